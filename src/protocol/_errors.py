@@ -1,0 +1,163 @@
+"""The package's exceptions.
+
+Two families, kept apart on purpose:
+
+* ``ProtocolError`` (with ``LocalProtocolError`` / ``RemoteProtocolError``, as
+  in h11) means the conversation itself is broken: the caller asked for
+  something that cannot be sent, or the peer sent bytes that do not follow the
+  protocol.  h11's own errors are translated into these at the boundary.
+* ``APIError`` and its subclasses mean the daemon understood the request and
+  said no (an HTTP status >= 400, or 304).  ``VersionError`` is the daemon
+  refusing our API version, in any of the forms it has used since 2013.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._request import Request
+
+__all__ = [
+    "ProtocolError",
+    "LocalProtocolError",
+    "RemoteProtocolError",
+    "MessageTooLarge",
+    "APIError",
+    "NotModified",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "NotAcceptable",
+    "Conflict",
+    "ServerError",
+    "VersionError",
+    "TransportError",
+]
+
+
+class ProtocolError(Exception):
+    """Base of every error about the wire conversation itself."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LocalProtocolError(ProtocolError):
+    """The caller asked for something that cannot be sent safely or correctly.
+
+    Raised *before* any byte of the offending request is produced.
+    """
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent bytes that break the protocol.
+
+    ``offset`` is the position in the decoded stream (counted from the first
+    byte handed to the decoder) where the problem was found, when known.
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class MessageTooLarge(RemoteProtocolError):
+    """A frame, chunk or JSON message announced or grew past the size limit."""
+
+
+class TransportError(Exception):
+    """A socket-level failure: connect refused, connection reset, TLS failure."""
+
+
+class APIError(Exception):
+    """The daemon answered with an error status.
+
+    ``status`` is the HTTP status, ``message`` the daemon's explanation
+    (from a JSON ``{"message": ...}`` body or a plain-text body), ``request``
+    the request that was answered (its secrets are never part of its repr).
+    """
+
+    status: int
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        request: Request | None = None,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.request = request
+        self.headers = headers
+        super().__init__(status, message)
+
+    def __str__(self) -> str:
+        where = ""
+        if self.request is not None:
+            where = f" ({self.request.method} {self.request.target})"
+        return f"{self.status}{where}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class NotModified(APIError):
+    """304: start of a running container, stop of a stopped one (API >= 1.13)."""
+
+
+class BadRequest(APIError):
+    """400."""
+
+
+class Unauthorized(APIError):
+    """401: registry credentials were refused."""
+
+
+class Forbidden(APIError):
+    """403."""
+
+
+class NotFound(APIError):
+    """404: no such container, image, exec, ..."""
+
+
+class NotAcceptable(APIError):
+    """406: old daemons' "Impossible to ..." answers."""
+
+
+class Conflict(APIError):
+    """409: name in use, container paused or running, image in use."""
+
+
+class ServerError(APIError):
+    """5xx."""
+
+
+class VersionError(APIError):
+    """The daemon does not speak the API version of the request.
+
+    ``client_version`` and ``server_version`` are :class:`APIVersion` values
+    when the daemon's answer gave them (docker >= 0.8 does), else ``None``.
+    ``too_new`` is True when our version is above the daemon's, False when it
+    is below its minimum, None when the answer does not say.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        request: Request | None = None,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+        *,
+        client_version: Any = None,
+        server_version: Any = None,
+        too_new: bool | None = None,
+    ) -> None:
+        super().__init__(status, message, request, headers)
+        self.client_version = client_version
+        self.server_version = server_version
+        self.too_new = too_new
