@@ -1,0 +1,429 @@
+"""The sans-I/O connection: bytes in, events out.
+
+Theory of operation
+-------------------
+One :class:`Connection` is one HTTP/1.1 connection to the daemon, used for
+one request/response cycle at a time (the daemon never pipelines).  The
+caller hands it a :class:`Request` and writes the returned bytes; it feeds
+every received byte to :meth:`Connection.receive_data` and gets typed events.
+
+h11 frames the request and parses the response head.  What happens to the
+body depends on the response, decided once the head is known:
+
+* error answers, JSON, text and binary bodies stay with h11 and come out
+  as :class:`Data` events followed by :class:`EndOfMessage`;
+* a successful STREAM or JSON_STREAM response leaves h11: its (usually
+  chunked) body goes straight into the stream layer, which decodes chunk
+  framing and payload framing in one pass and yields :class:`Frame`,
+  :class:`StreamError` or decoded JSON messages.  A Python object per HTTP
+  chunk, as h11's body reader makes, would cost more than the frames;
+* a HIJACK answer (``101 UPGRADED``, or the pre-1.17 ``200`` with a raw
+  stream) turns the connection into a raw duplex byte stream: received
+  bytes go through the stream decoder until EOF, and :meth:`send_data`
+  passes stdin bytes through untouched.
+
+Bytes that arrived together with the head always belong to the body or the
+hijacked stream and are decoded, never dropped (docker-py#3332).
+
+The states and the calls allowed in each are the table ``_ALLOWED`` below.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Union
+
+import h11
+
+from ._errors import LocalProtocolError, RemoteProtocolError
+from ._events import ConnectionClosed, Data, EndOfMessage, Response
+from ._request import Request, ResponseKind
+from . import _stream
+from ._stream import (
+    DEFAULT_MAX_SIZE,
+    JSONStreamDecoder,
+    MultiplexedStreamDecoder,
+    RawStreamDecoder,
+)
+from ._version import APIVersion
+
+__all__ = ["Connection", "ConnectionState", "ReceivedEvent"]
+
+#: What :meth:`Connection.receive_data` returns: :class:`Response`,
+#: :class:`Data`, :class:`EndOfMessage`, :class:`ConnectionClosed`, stream
+#: items (:class:`Frame`, :class:`StreamError`) and, for JSON streams, the
+#: decoded messages themselves (plain dicts), hence ``Any`` for type checkers.
+ReceivedEvent = Any
+
+_MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
+_RAW = "application/vnd.docker.raw-stream"
+# From API 1.42 the daemon labels non-TTY attach/exec (101 path) and logs
+# with the multiplexed Content-Type, so raw-stream there means a TTY.
+_CONTENT_TYPE_TRUSTED_FROM = APIVersion("1.42")
+
+_Decoder = Union[MultiplexedStreamDecoder, RawStreamDecoder, JSONStreamDecoder]
+
+
+class ConnectionState(enum.Enum):
+    IDLE = "idle"  # ready for a request
+    SENDING_BODY = "sending-body"  # head sent, streaming request body
+    AWAITING_RESPONSE = "awaiting-response"  # request sent, waiting for the head
+    RECEIVING_BODY = "receiving-body"  # body handled by h11 (Data events)
+    RECEIVING_STREAM = "receiving-stream"  # body handled by the stream layer
+    HIJACKED = "hijacked"  # raw duplex stream after 101 / 200 raw-stream
+    CLOSED = "closed"  # peer closed, or the response was not keep-alive
+    ERROR = "error"  # a protocol error happened: the connection is unusable
+
+
+S = ConnectionState
+# The state machine as data: which public calls are allowed where.
+_ALLOWED: dict[str, frozenset[ConnectionState]] = {
+    "send_request": frozenset({S.IDLE}),
+    "send_body": frozenset({S.SENDING_BODY}),
+    "send_end": frozenset({S.SENDING_BODY}),
+    "send_data": frozenset({S.HIJACKED}),
+    "receive_data": frozenset(
+        {S.SENDING_BODY, S.AWAITING_RESPONSE, S.RECEIVING_BODY, S.RECEIVING_STREAM, S.HIJACKED}
+    ),
+}
+
+
+class Connection:
+    """A client-side connection to the Docker daemon, without any I/O.
+
+    ``host`` is the Host header value (the daemon ignores it; docker clients
+    send ``docker`` or ``api.moby.localhost``).  ``max_frame_size`` and
+    ``max_message_size`` bound every size the daemon controls.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: bytes = b"docker",
+        max_frame_size: int = DEFAULT_MAX_SIZE,
+        max_message_size: int = DEFAULT_MAX_SIZE,
+        max_head_size: int = 64 * 1024,
+        stream_impl: Any = None,
+    ) -> None:
+        # ``stream_impl`` picks a twin of the stream layer (a module with the
+        # three decoder classes); tests use it to run both.  Default: the
+        # one protocol._stream selected.
+        self._impl = stream_impl if stream_impl is not None else _stream
+        self._host = host
+        self._max_frame_size = max_frame_size
+        self._max_message_size = max_message_size
+        self._max_head_size = max_head_size
+        self._state = S.IDLE
+        self._h11: h11.Connection | None = None
+        self._request: Request | None = None
+        self._response: Response | None = None
+        self._decoder: _Decoder | None = None
+        self._remaining: int | None = None  # Content-Length budget of a stream body
+        self._keep_alive = True
+        self._leftover = b""
+
+    # -- introspection -------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def request(self) -> Request | None:
+        """The request of the current cycle."""
+        return self._request
+
+    @property
+    def response(self) -> Response | None:
+        """The response head of the current cycle, once received."""
+        return self._response
+
+    @property
+    def decoder(self) -> _Decoder | None:
+        """The stream decoder in use (STREAM, JSON_STREAM and HIJACK bodies)."""
+        return self._decoder
+
+    def _check(self, call: str) -> None:
+        if self._state not in _ALLOWED[call]:
+            raise LocalProtocolError(
+                f"{call}() is not allowed while the connection is {self._state.value}"
+            )
+
+    # -- sending ---------------------------------------------------------
+
+    def send_request(self, request: Request) -> bytes:
+        """Bytes for the request head, plus the whole body when it is bytes.
+
+        For an iterable body, feed the chunks to :meth:`send_body` and finish
+        with :meth:`send_end` (the Client does this for you).
+        """
+        self._check("send_request")
+        if not isinstance(request, Request):
+            raise LocalProtocolError(f"send_request() takes a Request, not {type(request).__name__}")
+        if (
+            request.kind in (ResponseKind.STREAM, ResponseKind.HIJACK)
+            and request.tty is None
+            and request.version is not None
+            and request.version < _CONTENT_TYPE_TRUSTED_FROM
+        ):
+            raise LocalProtocolError(
+                f"{request.method} {request.path}: below API 1.42 the daemon does not say "
+                "whether container output is multiplexed or raw; pass tty=True/False "
+                "(the container's or exec's Tty setting)"
+            )
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=self._max_head_size)
+        self._request = request
+        self._response = None
+        self._decoder = None
+        self._remaining = None
+        self._keep_alive = True
+        try:
+            out = [self._h11.send(h11.Request(
+                method=request.method,
+                target=request.target,
+                headers=request.header_list(self._host),
+            ))]
+            if isinstance(request.body, bytes) or request.body is None:
+                if request.body:
+                    out.append(self._h11.send(h11.Data(data=request.body)))
+                out.append(self._h11.send(h11.EndOfMessage()))
+                self._state = S.AWAITING_RESPONSE
+            else:
+                self._state = S.SENDING_BODY
+        except h11.LocalProtocolError as exc:
+            self._state = S.ERROR
+            raise LocalProtocolError(f"cannot send {request!r}: {exc}") from None
+        return b"".join(b for b in out if b)
+
+    def send_body(self, data: bytes) -> bytes:
+        """Bytes for one chunk of a streamed request body."""
+        self._check("send_body")
+        assert self._h11 is not None
+        if not data:
+            return b""  # an empty chunk would end a chunked body
+        return self._h11.send(h11.Data(data=bytes(data))) or b""
+
+    def send_end(self) -> bytes:
+        """Bytes that end a streamed request body."""
+        self._check("send_end")
+        assert self._h11 is not None
+        out = self._h11.send(h11.EndOfMessage()) or b""
+        if self._state is S.SENDING_BODY:
+            self._state = S.AWAITING_RESPONSE
+        return out
+
+    def send_data(self, data: bytes) -> bytes:
+        """Bytes to write for stdin on a hijacked connection (passed through)."""
+        self._check("send_data")
+        return bytes(data)
+
+    # -- receiving -------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[ReceivedEvent]:
+        """Feed received bytes (``b""`` for EOF); return every event they complete."""
+        self._check("receive_data")
+        try:
+            if self._state is S.RECEIVING_STREAM or self._state is S.HIJACKED:
+                return self._receive_stream(data)
+            return self._receive_h11(data)
+        except RemoteProtocolError:
+            self._state = S.ERROR
+            raise
+        except h11.RemoteProtocolError as exc:
+            self._state = S.ERROR
+            raise RemoteProtocolError(f"malformed HTTP from the daemon: {exc}") from None
+
+    def _receive_h11(self, data: bytes | bytearray | memoryview) -> list[ReceivedEvent]:
+        conn = self._h11
+        assert conn is not None
+        events: list[ReceivedEvent] = []
+        conn.receive_data(bytes(data))
+        while True:
+            ev = conn.next_event()
+            if ev is h11.NEED_DATA or ev is h11.PAUSED:
+                if ev is h11.PAUSED:
+                    # h11 pauses after a 101 we did not ask for; only HIJACK asks.
+                    raise RemoteProtocolError("the daemon switched protocols unexpectedly")
+                return events
+            if isinstance(ev, h11.InformationalResponse):
+                if ev.status_code == 101 and self._is_hijack():
+                    events.append(self._on_head(ev, hijack=True))
+                    events.extend(self._to_stream_mode(conn.trailing_data[0]))
+                    return events
+                continue  # 100 Continue and friends carry nothing for us
+            if isinstance(ev, h11.Response):
+                head = self._on_head(ev, hijack=False)
+                events.append(head)
+                if self._stream_body(head):
+                    events.extend(self._to_stream_mode(conn.trailing_data[0]))
+                    return events
+                self._state = S.RECEIVING_BODY
+                continue
+            if isinstance(ev, h11.Data):
+                events.append(Data(ev.data))
+                continue
+            if isinstance(ev, h11.EndOfMessage):
+                if conn.their_state is h11.MUST_CLOSE or conn.our_state is h11.MUST_CLOSE:
+                    self._keep_alive = False  # e.g. a body read until close
+                events.extend(self._finish(conn.trailing_data[0]))
+                return events
+            if isinstance(ev, h11.ConnectionClosed):
+                if self._response is None:
+                    self._state = S.ERROR
+                    raise RemoteProtocolError("the daemon closed the connection before answering")
+                self._state = S.CLOSED
+                events.append(ConnectionClosed())
+                return events
+            raise RemoteProtocolError(f"unexpected HTTP event {type(ev).__name__}")  # pragma: no cover
+
+    def _is_hijack(self) -> bool:
+        return self._request is not None and self._request.kind is ResponseKind.HIJACK
+
+    def _on_head(self, ev: h11.Response | h11.InformationalResponse, hijack: bool) -> Response:
+        assert self._request is not None
+        kind = self._request.kind if (hijack or 200 <= ev.status_code < 300) else ResponseKind.JSON
+        head = Response(
+            ev.status_code,
+            tuple((bytes(k), bytes(v)) for k, v in ev.headers),
+            bytes(ev.reason),
+            bytes(ev.http_version),
+            kind,
+        )
+        self._response = head
+        connection = (head.header(b"connection") or b"").lower()
+        if b"close" in connection or head.http_version == b"1.0":
+            self._keep_alive = False
+        return head
+
+    def _stream_body(self, head: Response) -> bool:
+        """Whether this response's body goes to the stream layer."""
+        req = self._request
+        assert req is not None
+        if not 200 <= head.status_code < 300 or req.method == "HEAD" or head.status_code in (204, 304):
+            return False
+        return req.kind in (ResponseKind.STREAM, ResponseKind.JSON_STREAM, ResponseKind.HIJACK)
+
+    def _daemon_version(self) -> APIVersion | None:
+        req, head = self._request, self._response
+        assert req is not None and head is not None
+        if req.version is not None:
+            return req.version
+        api = head.header(b"api-version")
+        if api:
+            try:
+                return APIVersion(api.decode("ascii"))
+            except ValueError:
+                return None
+        return None
+
+    def _choose_output_decoder(self, chunked: bool, upgraded: bool) -> _Decoder:
+        req, head = self._request, self._response
+        assert req is not None and head is not None
+        ctype = head.content_type
+        version = self._daemon_version()
+        if ctype == _MULTIPLEXED:
+            return self._impl.MultiplexedStreamDecoder(  # type: ignore[no-any-return]
+                chunked=chunked, max_frame_size=self._max_frame_size
+            )
+        # The 200 (non-upgraded) hijack path always says raw-stream, whatever
+        # the TTY setting, so only an upgraded or logs response is trusted.
+        trusted = (upgraded or req.kind is ResponseKind.STREAM) and (
+            version is not None and version >= _CONTENT_TYPE_TRUSTED_FROM
+        )
+        if trusted:
+            tty = True
+        elif req.tty is not None:
+            tty = req.tty
+        else:
+            raise LocalProtocolError(
+                f"{req.method} {req.path}: the daemon did not say whether the output is "
+                "multiplexed or raw (API < 1.42); pass tty=True/False"
+            )
+        if tty:
+            return self._impl.RawStreamDecoder(chunked=chunked)  # type: ignore[no-any-return]
+        return self._impl.MultiplexedStreamDecoder(  # type: ignore[no-any-return]
+                chunked=chunked, max_frame_size=self._max_frame_size
+            )
+
+    def _to_stream_mode(self, pending: bytes) -> list[ReceivedEvent]:
+        req, head = self._request, self._response
+        assert req is not None and head is not None
+        self._h11 = None  # h11 is done with this cycle: the body is ours now
+        if req.kind is ResponseKind.HIJACK:
+            self._state = S.HIJACKED
+            self._keep_alive = False
+            self._decoder = self._choose_output_decoder(
+                chunked=False, upgraded=head.status_code == 101
+            )
+        else:
+            te = (head.header(b"transfer-encoding") or b"").lower()
+            chunked = b"chunked" in te
+            length = head.header(b"content-length")
+            if not chunked and length is not None:
+                try:
+                    self._remaining = int(length)
+                except ValueError:
+                    raise RemoteProtocolError(f"bad Content-Length {length!r}") from None
+            elif not chunked:
+                self._keep_alive = False  # read until the daemon closes
+            if req.kind is ResponseKind.JSON_STREAM:
+                self._decoder = self._impl.JSONStreamDecoder(
+                    chunked=chunked, max_message_size=self._max_message_size
+                )
+            else:
+                self._decoder = self._choose_output_decoder(chunked=chunked, upgraded=False)
+            self._state = S.RECEIVING_STREAM
+        if pending:
+            return self._receive_stream(pending)
+        if self._remaining == 0:
+            return self._receive_stream(b"")
+        return []
+
+    def _receive_stream(self, data: bytes | bytearray | memoryview) -> list[ReceivedEvent]:
+        dec = self._decoder
+        assert dec is not None
+        if not data:
+            if self._remaining == 0:
+                events: list[ReceivedEvent] = list(dec.end())
+                events.extend(self._finish(b""))
+                return events
+            # EOF: fine for read-to-close bodies and hijacked streams, a
+            # truncation (raised by end()) for chunked or sized bodies.
+            if self._remaining is not None:
+                raise RemoteProtocolError(
+                    f"the daemon closed the connection {self._remaining} bytes before the "
+                    "end of the body",
+                    offset=dec.offset,
+                )
+            events = list(dec.end())
+            self._state = S.CLOSED
+            events.append(EndOfMessage(keep_alive=False))
+            events.append(ConnectionClosed())
+            return events
+        if self._remaining is not None:
+            take = data[: self._remaining]
+            rest = data[len(take):]
+            self._remaining -= len(take)
+            events = list(dec.feed(take))
+            if self._remaining == 0:
+                events.extend(dec.end())
+                events.extend(self._finish(bytes(rest)))
+            return events
+        events = list(dec.feed(data))
+        if dec.finished:  # chunked body complete
+            events.extend(self._finish(dec.unused_data))
+        return events
+
+    def _finish(self, leftover: bytes) -> list[ReceivedEvent]:
+        """End the cycle: back to IDLE for keep-alive, else CLOSED."""
+        keep = self._keep_alive
+        self._leftover = leftover
+        if leftover:
+            # The daemon never sends unsolicited bytes between responses.
+            self._state = S.ERROR
+            raise RemoteProtocolError(
+                f"{len(leftover)} unexpected bytes after the end of the response"
+            )
+        self._state = S.IDLE if keep else S.CLOSED
+        self._h11 = None
+        return [EndOfMessage(keep_alive=keep)]

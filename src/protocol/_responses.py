@@ -1,0 +1,128 @@
+"""Turning the daemon's error answers into typed exceptions.
+
+Error bodies changed over the years (wire facts, section 2): plain text
+until docker 1.12, and since then JSON ``{"message": ...}`` for unversioned
+paths and versions above 1.23, while versioned requests below 1.24 still get
+plain text.  Version refusals came in four wordings; all become
+:class:`VersionError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ._errors import (
+    APIError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotAcceptable,
+    NotFound,
+    NotModified,
+    ServerError,
+    Unauthorized,
+    VersionError,
+)
+from ._events import Response
+from ._request import Request
+from ._version import APIVersion
+
+__all__ = ["error_from_response", "decode_error_message", "parse_version_error"]
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    304: NotModified,
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    406: NotAcceptable,
+    409: Conflict,
+}
+
+_V = r"([0-9]+\.[0-9]+)"
+# Each pattern: (regex, too_new, group of client version, group of server version)
+_VERSION_PATTERNS: list[tuple[re.Pattern[str], bool | None, int, int]] = [
+    # docker 17.11+: 400 "client version 1.50 is too new. Maximum supported API version is 1.41"
+    (re.compile(rf"client version {_V} is too new\. Maximum supported API version is {_V}"), True, 1, 2),
+    # docker 1.8+: 400 "client version 1.5 is too old. Minimum supported API version is 1.12, ..."
+    (re.compile(rf"client version {_V} is too old\. Minimum supported API version is {_V}"), False, 1, 2),
+    # docker 1.8-1.12: 400 "client is newer than server (client API version: X, server API version: Y)"
+    (re.compile(rf"client is newer than server \(client API version: {_V}, server API version: {_V}\)"), True, 1, 2),
+    # docker 0.8-1.6: 404 "client and server don't have same version (client : X, server: Y)"
+    (re.compile(rf"client and server don't have same version \(client ?: {_V}, server ?: {_V}\)"), None, 1, 2),
+    # docker 1.7: 400 "client and server don't have same version (client API version: X, server API version: Y)"
+    (re.compile(rf"client and server don't have same version \(client API version: {_V}, server API version: {_V}\)"), None, 1, 2),
+]
+
+
+def decode_error_message(body: bytes, content_type: str = "") -> str:
+    """The daemon's explanation from an error body, JSON or plain text."""
+    text = body.decode("utf-8", errors="replace")
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            doc = json.loads(stripped)
+        except ValueError:
+            pass
+        else:
+            if isinstance(doc, dict):
+                msg = doc.get("message")
+                if isinstance(msg, str):
+                    return msg
+    return stripped
+
+
+def parse_version_error(
+    message: str,
+) -> tuple[bool | None, APIVersion | None, APIVersion | None] | None:
+    """Recognise a version refusal: ``(too_new, client, server)``, or None."""
+    for pattern, too_new, cg, sg in _VERSION_PATTERNS:
+        m = pattern.search(message)
+        if m:
+            client, server = APIVersion(m.group(cg)), APIVersion(m.group(sg))
+            if too_new is None:
+                too_new = client > server
+            return too_new, client, server
+    return None
+
+
+def error_from_response(
+    response: Response, body: bytes, request: Request | None = None
+) -> APIError:
+    """The exception for an error answer (status >= 400, or 304)."""
+    status = response.status_code
+    message = decode_error_message(body, response.content_type)
+    parsed = parse_version_error(message)
+    if parsed is not None:
+        too_new, client, server = parsed
+        return VersionError(
+            status,
+            message,
+            request,
+            response.headers,
+            client_version=client,
+            server_version=server,
+            too_new=too_new,
+        )
+    if status == 404 and not body.strip() and request is not None and request.version is not None:
+        # Docker 0.3.3-0.7.x answered a too-new versioned path with a bare
+        # 404 and no body; every later daemon explains its 404s.
+        api = response.header(b"api-version")
+        server = APIVersion(api.decode("ascii")) if api else None
+        return VersionError(
+            status,
+            f"404 with an empty body for API version {request.version}: the daemon "
+            "(docker <= 0.7) does not speak this version",
+            request,
+            response.headers,
+            client_version=request.version,
+            server_version=server,
+            too_new=True,
+        )
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIError
+    if not message:
+        message = response.reason.decode("latin-1") or f"HTTP {status}"
+    return cls(status, message, request, response.headers)
