@@ -1,0 +1,5 @@
+"""``python -m protocol``: a small command line over the sync client."""
+
+from ._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,401 @@
+"""A minimal sync client: the sans-I/O core on the sync transport.
+
+Every method builds a :class:`Request`, sends it through
+:meth:`Client.send`, and reads the answer through the same loop: read from
+the socket into one reusable buffer, hand the whole read to the
+:class:`Connection`, act on the events.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO, Union
+
+from ._connection import Connection, ConnectionState, ReceivedEvent
+from ._errors import LocalProtocolError, ProtocolError, RemoteProtocolError, TransportError, VersionError
+from ._events import ConnectionClosed, Data, EndOfMessage, Frame, Response, StreamError
+from ._negotiation import (
+    VersionRange,
+    choose_version,
+    ping_requests,
+    version_from_ping,
+    version_from_version_body,
+    version_request,
+)
+from ._request import Request, ResponseKind
+from ._responses import error_from_response
+from ._transport import HostConfig, Pool, SocketStream, TLSConfig, host_from_env, parse_host
+from ._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
+
+__all__ = ["Client", "StreamingResponse"]
+
+Sink = Union[int, BinaryIO, Any]
+
+
+class StreamingResponse:
+    """An answered request whose body is read on demand.
+
+    Iterate it for the body's events: :class:`Frame` and :class:`StreamError`
+    for container output, decoded messages (dicts) and :class:`StreamError`
+    for JSON streams, :class:`Data` for other bodies.  The connection goes
+    back to the pool once the body is complete, and is closed if the
+    iteration is abandoned (:meth:`close`, or use it as a context manager).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        stream: SocketStream,
+        conn: Connection,
+        response: Response,
+        pending: list[ReceivedEvent],
+    ) -> None:
+        self._client = client
+        self._stream: SocketStream | None = stream
+        self._conn = conn
+        self.response = response
+        self._pending = pending
+        self._done = False
+        if self._ended(pending):
+            self._release()
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    @property
+    def socket_stream(self) -> SocketStream | None:
+        return self._stream
+
+    @staticmethod
+    def _ended(events: list[ReceivedEvent]) -> bool:
+        return bool(events) and isinstance(events[-1], (EndOfMessage, ConnectionClosed))
+
+    def _release(self) -> None:
+        self._done = True
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        if self._conn.state is ConnectionState.IDLE:
+            self._client._pool.release(stream)
+        else:
+            stream.close()
+
+    def read_batches(self) -> Iterator[list[ReceivedEvent]]:
+        """Every read's events as one list: the batch form, one call per read."""
+        try:
+            if self._pending:
+                batch, self._pending = self._pending, []
+                yield batch
+            while not self._done:
+                assert self._stream is not None
+                events = self._conn.receive_data(self._stream.read())
+                if self._ended(events):
+                    self._release()
+                if events:
+                    yield events
+        except BaseException:
+            self.close()
+            raise
+
+    def __iter__(self) -> Iterator[ReceivedEvent]:
+        for batch in self.read_batches():
+            for ev in batch:
+                if isinstance(ev, (EndOfMessage, ConnectionClosed)):
+                    continue
+                yield ev
+
+    def items(self) -> Iterator[Any]:
+        """Like iteration, but :class:`Data` events give their bytes."""
+        for ev in self:
+            yield ev.data if isinstance(ev, Data) else ev
+
+    def read(self) -> bytes:
+        """The whole body as bytes (for non-stream bodies)."""
+        parts = [ev.data for ev in self if isinstance(ev, Data)]
+        return b"".join(parts)
+
+    def close(self) -> None:
+        """Abandon the response: the connection is closed, not reused."""
+        if not self._done:
+            self._done = True
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> StreamingResponse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Client:
+    """A sync Docker client.
+
+    ``host`` defaults to ``DOCKER_HOST`` (with ``DOCKER_TLS_VERIFY`` and
+    ``DOCKER_CERT_PATH``), then ``unix:///var/run/docker.sock``.  ``version``
+    pins the API version (no probe); ``None`` negotiates on the first
+    request.  ``timeout`` is a read timeout applied to every response,
+    streams included; the default, ``None``, never times out a read (a
+    ``logs(follow=True)`` can be quiet for hours).
+    """
+
+    def __init__(
+        self,
+        host: str | HostConfig | None = None,
+        version: VersionLike | None = None,
+        *,
+        tls: TLSConfig | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = 10.0,
+        pool_size: int = 4,
+        min_version: VersionLike = MIN_VERSION,
+        max_version: VersionLike = MAX_VERSION,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if isinstance(host, HostConfig):
+            self.host = host
+        elif host:
+            self.host = parse_host(host, tls)
+        else:
+            self.host = host_from_env(environ)
+            if tls is not None:
+                self.host = HostConfig(self.host.scheme, self.host.address, self.host.port, tls)
+        self.timeout = timeout
+        self._range = VersionRange(APIVersion(min_version), APIVersion(max_version))
+        if self._range.minimum is None or self._range.maximum < self._range.minimum:
+            raise LocalProtocolError("max_version is below min_version")
+        self._version: APIVersion | None = None if version is None else APIVersion(version)
+        self._version_lock = threading.Lock()
+        self._pool = Pool(self.host, size=pool_size, connect_timeout=connect_timeout)
+
+    # -- lifecycle -------------------------------------------------------
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Client {self.host.url} api={self._version or 'unnegotiated'}>"
+
+    # -- version negotiation ----------------------------------------------
+
+    @property
+    def api_version(self) -> APIVersion:
+        """The API version in use, negotiated on first use (once, thread-safe)."""
+        version = self._version
+        if version is not None:
+            return version
+        with self._version_lock:
+            if self._version is None:
+                self._version = self._negotiate()
+            return self._version
+
+    def _negotiate(self) -> APIVersion:
+        daemon: VersionRange | None = None
+        head, get = ping_requests()
+        for probe in (head, get):
+            try:
+                with self._exchange(probe) as resp:
+                    resp.read()
+            except (TransportError, LocalProtocolError):
+                raise
+            except (ProtocolError, OSError):
+                continue
+            if 200 <= resp.status < 300:
+                maximum = version_from_ping(resp.response)
+                if maximum is not None:
+                    daemon = VersionRange(None, maximum)
+                    break
+            elif resp.status not in (404, 405):
+                break
+        if daemon is None:
+            # Before API 1.25 responses carry no Api-Version; /version does.
+            with self._exchange(version_request()) as resp:
+                body = resp.read()
+            if resp.status >= 400:
+                raise error_from_response(resp.response, body, version_request())
+            daemon = version_from_version_body(body)
+            if daemon is None:
+                raise VersionError(
+                    resp.status,
+                    "the daemon did not say which API version it speaks "
+                    "(no Api-Version header, no ApiVersion in /version)",
+                )
+        return choose_version(self._range, daemon)
+
+    # -- sending -----------------------------------------------------------
+
+    def _exchange(self, request: Request) -> StreamingResponse:
+        """Send ``request`` as is and read up to its response head."""
+        for attempt in range(2):
+            stream, reused = self._pool.acquire()
+            conn = Connection()
+            try:
+                stream.settimeout(self.timeout)
+                stream.write(conn.send_request(request))
+                if conn.state is ConnectionState.SENDING_BODY:
+                    for chunk in request.body_chunks():
+                        out = conn.send_body(chunk)
+                        if out:
+                            stream.write(out)
+                    stream.write(conn.send_end())
+                events: list[ReceivedEvent] = []
+                while True:
+                    data = stream.read()
+                    events.extend(conn.receive_data(data))
+                    if events and isinstance(events[0], Response):
+                        return StreamingResponse(self, stream, conn, events[0], events[1:])
+                    if not data:
+                        raise RemoteProtocolError("the daemon closed the connection before answering")
+            except (RemoteProtocolError, TransportError) as exc:
+                stream.close()
+                # A pooled connection the daemon closed while idle fails
+                # before any answer: retry once on a fresh one.
+                if reused and attempt == 0 and conn.response is None:
+                    continue
+                if isinstance(exc, TransportError):
+                    raise
+                raise
+            except BaseException:
+                stream.close()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def send(self, request: Request, *, versioned: bool = True) -> StreamingResponse:
+        """Send a request at the negotiated version; raise :class:`APIError` for error answers.
+
+        The returned :class:`StreamingResponse` has the head read and the body
+        still to come.
+        """
+        if versioned and request.version is None:
+            request = request.with_version(self.api_version)
+        resp = self._exchange(request)
+        if resp.status >= 400 or resp.status == 304:
+            with resp:
+                body = resp.read()
+            raise error_from_response(resp.response, body, request)
+        return resp
+
+    def request_json(self, request: Request) -> Any:
+        """Send and decode a JSON answer (None for an empty body)."""
+        with self.send(request) as resp:
+            body = resp.read()
+        if not body.strip():
+            return None
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise RemoteProtocolError(
+                f"{request.method} {request.path}: the daemon's answer is not JSON: {body[:200]!r}"
+            ) from None
+
+    def _call(self, method: str, path: str, kind: ResponseKind = ResponseKind.JSON, **kw: Any) -> Any:
+        request = Request(method, path, kind=kind, **kw)
+        if kind is ResponseKind.EMPTY:
+            with self.send(request) as resp:
+                resp.read()
+            return None
+        return self.request_json(request)
+
+    # -- system ------------------------------------------------------------
+
+    def ping(self) -> str:
+        """``GET /_ping`` (unversioned, so it works whatever the versions): 'OK'."""
+        _, get = ping_requests()
+        with self.send(get, versioned=False) as resp:
+            return resp.read().decode("utf-8", errors="replace")
+
+    def version(self) -> Any:
+        return self._call("GET", "/version")
+
+    def info(self) -> Any:
+        return self._call("GET", "/info")
+
+    # -- containers --------------------------------------------------------
+
+    def containers(self, all: bool = False, limit: int | None = None, filters: Mapping[str, Any] | None = None) -> Any:
+        return self._call("GET", "/containers/json", query={"all": all, "limit": limit, "filters": filters})
+
+    def inspect_container(self, container: str) -> Any:
+        return self._call("GET", "/containers/{id}/json", params={"id": container})
+
+    def create_container(self, image: str, command: list[str] | str | None = None, *, name: str | None = None, **config: Any) -> Any:
+        """``POST /containers/create``; ``config`` keys are the API's (Tty, Env, HostConfig, ...)."""
+        body: dict[str, Any] = {"Image": image, **config}
+        if command is not None:
+            body["Cmd"] = [command] if isinstance(command, str) else list(command)
+        return self._call("POST", "/containers/create", query={"name": name}, json=body)
+
+    def start_container(self, container: str) -> None:
+        self._call("POST", "/containers/{id}/start", ResponseKind.EMPTY, params={"id": container})
+
+    def wait_container(self, container: str) -> Any:
+        return self._call("POST", "/containers/{id}/wait", params={"id": container})
+
+    def remove_container(self, container: str, force: bool = False, volumes: bool = False) -> None:
+        self._call("DELETE", "/containers/{id}", ResponseKind.EMPTY, params={"id": container}, query={"force": force, "v": volumes})
+
+    def _container_tty(self, container: str, tty: bool | None) -> bool | None:
+        """The container's Tty setting when the daemon will not tell (API < 1.42)."""
+        if tty is not None or self.api_version >= APIVersion("1.42"):
+            return tty
+        return bool(self.inspect_container(container).get("Config", {}).get("Tty"))
+
+    def logs(
+        self,
+        container: str,
+        *,
+        stdout: bool = True,
+        stderr: bool = True,
+        follow: bool = False,
+        timestamps: bool = False,
+        tail: int | str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        tty: bool | None = None,
+    ) -> StreamingResponse:
+        """``GET /containers/{id}/logs`` as a stream of :class:`Frame` / :class:`StreamError`.
+
+        ``tty`` is the container's TTY setting; when None and the daemon is
+        older than API 1.42, it is looked up with an inspect call.
+        """
+        request = Request(
+            "GET",
+            "/containers/{id}/logs",
+            params={"id": container},
+            query={
+                "stdout": stdout,
+                "stderr": stderr,
+                "follow": follow,
+                "timestamps": timestamps,
+                "tail": None if tail is None else str(tail),
+                "since": since,
+                "until": until,
+            },
+            kind=ResponseKind.STREAM,
+            tty=self._container_tty(container, tty),
+        )
+        return self.send(request)
+
+    # -- images ------------------------------------------------------------
+
+    def images(self, all: bool = False, filters: Mapping[str, Any] | None = None) -> Any:
+        return self._call("GET", "/images/json", query={"all": all, "filters": filters})
+
+    def inspect_image(self, image: str) -> Any:
+        return self._call("GET", "/images/{name:path}/json", params={"name": image})
+
+

@@ -1,0 +1,247 @@
+"""Sync transports: unix sockets, TCP and TCP+TLS, with a small keep-alive pool.
+
+This is the network glue of the sandwich: it owns sockets and nothing else.
+All protocol decisions live in the sans-I/O :class:`~protocol.Connection`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ._errors import LocalProtocolError, TransportError
+
+__all__ = [
+    "DEFAULT_UNIX_SOCKET",
+    "TLSConfig",
+    "HostConfig",
+    "parse_host",
+    "host_from_env",
+    "SocketStream",
+    "connect",
+    "Pool",
+]
+
+DEFAULT_UNIX_SOCKET = "/var/run/docker.sock"
+#: One read hands the parser up to this many bytes.
+READ_SIZE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """Client-side TLS settings, as the docker CLI builds them.
+
+    ``verify`` checks the daemon's certificate against ``ca_cert`` (or the
+    system store when it is None); ``client_cert``/``client_key`` authenticate
+    us.  ``server_hostname`` overrides the name checked in the certificate.
+    """
+
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    verify: bool = True
+    server_hostname: str | None = None
+
+    def context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.ca_cert)
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if self.client_cert:
+            try:
+                ctx.load_cert_chain(self.client_cert, self.client_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise TransportError(f"cannot load the TLS client certificate: {exc}") from None
+        return ctx
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """Where the daemon is: ``scheme`` is 'unix' or 'tcp'; ``tls`` set for TLS."""
+
+    scheme: str
+    address: str  # socket path for unix, host name for tcp
+    port: int = 0
+    tls: TLSConfig | None = field(default=None)
+
+    @property
+    def url(self) -> str:
+        if self.scheme == "unix":
+            return f"unix://{self.address}"
+        return f"{'https' if self.tls else 'tcp'}://{self.address}:{self.port}"
+
+
+def parse_host(host: str, tls: TLSConfig | None = None) -> HostConfig:
+    """Parse a DOCKER_HOST-style address.
+
+    ``unix:///path``, ``tcp://host:port``, ``http://host:port`` (plain),
+    ``https://host:port`` (TLS).  The default port is 2376 with TLS and 2375
+    without, as the docker CLI does.
+    """
+    if not host:
+        return HostConfig("unix", DEFAULT_UNIX_SOCKET)
+    if host.startswith("/"):
+        return HostConfig("unix", host)
+    parts = urlsplit(host)
+    scheme = parts.scheme.lower()
+    if scheme == "unix":
+        path = (parts.netloc + parts.path) or DEFAULT_UNIX_SOCKET
+        return HostConfig("unix", path)
+    if scheme in ("tcp", "http", "https"):
+        if not parts.hostname:
+            raise LocalProtocolError(f"no host name in {host!r}")
+        if scheme == "https" and tls is None:
+            tls = TLSConfig()
+        if scheme == "http":
+            tls = None
+        try:
+            port = parts.port or (2376 if tls else 2375)
+        except ValueError:
+            raise LocalProtocolError(f"bad port in {host!r}") from None
+        return HostConfig("tcp", parts.hostname, port, tls)
+    if scheme == "ssh":
+        raise LocalProtocolError("ssh:// hosts are not supported by the sync transport yet")
+    raise LocalProtocolError(f"unsupported Docker host {host!r} (use unix://, tcp:// or https://)")
+
+
+def host_from_env(environ: Mapping[str, str] | None = None) -> HostConfig:
+    """The host the docker CLI would use: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH."""
+    env = os.environ if environ is None else environ
+    host = env.get("DOCKER_HOST", "")
+    verify = env.get("DOCKER_TLS_VERIFY", "") not in ("", "0", "false", "False")
+    cert_path = env.get("DOCKER_CERT_PATH") or os.path.join(os.path.expanduser("~"), ".docker")
+    tls: TLSConfig | None = None
+    if verify or env.get("DOCKER_TLS", "") not in ("", "0", "false", "False"):
+        def pem(name: str) -> str | None:
+            path = os.path.join(cert_path, name)
+            return path if os.path.exists(path) else None
+
+        tls = TLSConfig(
+            ca_cert=pem("ca.pem") if verify else None,
+            client_cert=pem("cert.pem"),
+            client_key=pem("key.pem"),
+            verify=verify,
+        )
+    return parse_host(host, tls)
+
+
+class SocketStream:
+    """A connected socket with the four operations the client needs."""
+
+    __slots__ = ("sock", "_buf", "_view")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        # One large buffer, reused for every read: the parser copies what it
+        # keeps, so no per-read allocation happens here.
+        self._buf = bytearray(READ_SIZE)
+        self._view = memoryview(self._buf)
+
+    def read(self) -> memoryview:
+        """The next bytes received (empty at EOF). Valid until the next read."""
+        try:
+            n = self.sock.recv_into(self._buf)
+        except socket.timeout:
+            raise
+        except ssl.SSLError as exc:
+            raise TransportError(f"TLS error while reading: {exc}") from None
+        except OSError as exc:
+            raise TransportError(f"read failed: {exc}") from None
+        return self._view[:n]
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            raise TransportError(f"write failed: {exc}") from None
+
+    def shutdown_write(self) -> None:
+        """Half-close: the daemon sees EOF on stdin, output keeps flowing."""
+        try:
+            if isinstance(self.sock, ssl.SSLSocket):
+                # TLS has no half-close; close_notify would end both ways.
+                self.sock.unwrap()
+            else:
+                self.sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            raise TransportError(f"half-close failed: {exc}") from None
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.sock.settimeout(timeout)
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def connect(host: HostConfig, connect_timeout: float | None = 10.0) -> SocketStream:
+    """Open a new connection to the daemon."""
+    try:
+        if host.scheme == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(connect_timeout)
+            try:
+                sock.connect(host.address)
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            sock = socket.create_connection((host.address, host.port), timeout=connect_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if host.tls is not None:
+                ctx = host.tls.context()
+                name = host.tls.server_hostname or host.address
+                try:
+                    sock = ctx.wrap_socket(sock, server_hostname=name)
+                except BaseException:
+                    sock.close()
+                    raise
+    except ssl.SSLError as exc:
+        raise TransportError(f"TLS handshake with {host.url} failed: {exc}") from None
+    except OSError as exc:
+        raise TransportError(f"cannot connect to the Docker daemon at {host.url}: {exc}") from None
+    sock.settimeout(None)
+    return SocketStream(sock)
+
+
+class Pool:
+    """Idle keep-alive connections, at most ``size`` kept."""
+
+    def __init__(self, host: HostConfig, size: int = 4, connect_timeout: float | None = 10.0):
+        self.host = host
+        self.size = size
+        self.connect_timeout = connect_timeout
+        self._idle: list[SocketStream] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def acquire(self) -> tuple[SocketStream, bool]:
+        """A connection, and whether it was reused (it may have gone stale)."""
+        with self._lock:
+            if self._closed:
+                raise LocalProtocolError("the client is closed")
+            if self._idle:
+                return self._idle.pop(), True
+        return connect(self.host, self.connect_timeout), False
+
+    def release(self, stream: SocketStream) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < self.size:
+                stream.settimeout(None)
+                self._idle.append(stream)
+                return
+        stream.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for s in idle:
+            s.close()

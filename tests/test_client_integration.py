@@ -1,0 +1,174 @@
+"""The sync client against the real private dockerd (Docker 20.10, API 1.12-1.41)."""
+
+import threading
+import time
+
+import pytest
+
+import protocol
+from protocol import APIVersion, Client, Frame, NotFound, Stream, VersionError
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def client(docker_host):
+    with Client(docker_host) as c:
+        yield c
+
+
+def run(client, cleanup, image, script, **config):
+    created = client.create_container(
+        image, ["sh", "-c", script], HostConfig={"NetworkMode": "none"}, **config
+    )
+    cleanup.append(created["Id"])
+    client.start_container(created["Id"])
+    return created["Id"]
+
+
+def test_negotiates_the_daemon_maximum(docker_host):
+    with Client(docker_host) as c:
+        assert c.api_version == APIVersion("1.41")
+        assert c.ping() == "OK"
+        v = c.version()
+        assert v["ApiVersion"] == "1.41" and v["MinAPIVersion"] == "1.12"
+        assert "Containers" in c.info()
+
+
+def test_negotiation_is_capped_by_the_client(docker_host):
+    with Client(docker_host, max_version="1.30") as c:
+        assert c.api_version == APIVersion("1.30")
+        # Requests really go out at 1.30: the daemon echoes old-API fields.
+        assert c.version()["ApiVersion"] == "1.41"
+
+
+def test_pinned_version_skips_the_probe(docker_host):
+    with Client(docker_host, version="1.25") as c:
+        assert c.api_version == APIVersion("1.25")
+        assert c._pool._idle == []  # nothing was sent to negotiate
+        assert isinstance(c.info(), dict)
+
+
+def test_negotiation_happens_once_under_concurrency(docker_host):
+    c = Client(docker_host)
+    calls = []
+    original = c._negotiate
+
+    def counting():
+        calls.append(1)
+        time.sleep(0.05)
+        return original()
+
+    c._negotiate = counting  # type: ignore[method-assign]
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(c.api_version)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert results == [APIVersion("1.41")] * 8
+    c.close()
+
+
+def test_too_new_pinned_version_is_a_version_error(docker_host):
+    with Client(docker_host, version="1.50") as c:
+        with pytest.raises(VersionError) as info:
+            c.info()
+    assert info.value.client_version == APIVersion("1.50")
+    assert info.value.server_version == APIVersion("1.41")
+    assert info.value.too_new is True
+
+
+def test_too_old_pinned_version_is_a_version_error(docker_host):
+    with Client(docker_host, version="1.5") as c:
+        with pytest.raises(VersionError) as info:
+            c.info()
+    assert info.value.server_version == APIVersion("1.12")
+    assert info.value.too_new is False
+
+
+def test_not_found_is_typed(client):
+    with pytest.raises(NotFound) as info:
+        client.inspect_container("no-such-container-here")
+    assert info.value.status == 404
+    assert "no-such-container-here" in info.value.message
+
+
+def test_old_api_plain_text_errors(docker_host):
+    # Below 1.24 the daemon answers errors in plain text.
+    with Client(docker_host, version="1.20") as c:
+        with pytest.raises(NotFound) as info:
+            c.inspect_container("no-such-container-here")
+    assert info.value.message == "No such container: no-such-container-here"
+
+
+def test_container_lifecycle_and_logs(client, docker_cleanup, test_image):
+    cid = run(client, docker_cleanup, test_image, "echo out1; echo err1 >&2; echo out2; exit 3")
+    assert client.wait_container(cid)["StatusCode"] == 3
+    info = client.inspect_container(cid)
+    assert info["State"]["ExitCode"] == 3
+    assert any(c["Id"] == cid for c in client.containers(all=True))
+    assert any(c["Id"] == cid for c in client.containers(all=True, filters={"status": ["exited"]}))
+    items = list(client.logs(cid))
+    assert all(isinstance(i, Frame) for i in items)
+    out = b"".join(i.data for i in items if i.stream is Stream.STDOUT)
+    err = b"".join(i.data for i in items if i.stream is Stream.STDERR)
+    assert out == b"out1\nout2\n"
+    assert err == b"err1\n"
+    only_err = list(client.logs(cid, stdout=False))
+    assert b"".join(i.data for i in only_err) == b"err1\n"
+    client.remove_container(cid)
+    with pytest.raises(NotFound):
+        client.inspect_container(cid)
+
+
+def test_tty_container_logs_are_raw(client, docker_cleanup, test_image):
+    cid = run(client, docker_cleanup, test_image, "echo hello", Tty=True)
+    client.wait_container(cid)
+    data = b"".join(f.data for f in client.logs(cid))
+    assert data == b"hello\r\n"  # the TTY translates \n
+
+
+def test_follow_logs_are_live(client, docker_cleanup, test_image):
+    cid = run(client, docker_cleanup, test_image, "for i in 1 2 3; do echo tick$i; sleep 0.4; done")
+    arrivals = []
+    start = time.monotonic()
+    for frame in client.logs(cid, follow=True):
+        arrivals.append((time.monotonic() - start, frame.data))
+    assert [d for _, d in arrivals] == [b"tick1\n", b"tick2\n", b"tick3\n"]
+    # Each line was delivered when it was written, not at the end.
+    assert arrivals[1][0] - arrivals[0][0] > 0.2
+    assert arrivals[2][0] - arrivals[1][0] > 0.2
+
+
+def test_many_lines_in_order(client, docker_cleanup, test_image):
+    cid = run(client, docker_cleanup, test_image, "i=0; while [ $i -lt 20000 ]; do echo line$i; i=$((i+1)); done")
+    client.wait_container(cid)
+    out = b"".join(f.data for f in client.logs(cid))
+    assert out == b"".join(b"line%d\n" % i for i in range(20000))
+
+
+def test_connections_are_reused(client):
+    client.ping()
+    first = client._pool._idle[:]
+    for _ in range(5):
+        client.version()
+    assert client._pool._idle == first
+
+
+def test_images(client, test_image):
+    assert any(test_image in (i.get("RepoTags") or []) for i in client.images())
+    assert client.inspect_image(test_image)["Config"]["Cmd"] == ["sh"]
+
+
+def test_env_host(docker_host, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    with Client() as c:
+        assert c.ping() == "OK"
+
+
+def test_unreachable_daemon_is_transport_error(tmp_path):
+    with Client(f"unix://{tmp_path}/nothing.sock") as c:
+        with pytest.raises(protocol.TransportError, match="cannot connect"):
+            c.ping()
