@@ -1,0 +1,100 @@
+"""A tiny scripted HTTP server standing in for daemons we cannot run here
+(docker 0.x and 1.x eras), over a unix socket, TCP or TLS.
+
+It answers each request with the bytes its ``routes`` give for the
+request line (``"GET /_ping"``); unknown routes get a 404 with an empty
+body, like docker <= 0.7.  Requests are recorded in ``.seen``.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+
+Route = Callable[[bytes], bytes] | bytes
+
+
+class FakeDaemon:
+    def __init__(self, routes: Mapping[str, Route], *, unix_path: str | None = None,
+                 tls: ssl.SSLContext | None = None, close_after: bool = False) -> None:
+        self.routes = dict(routes)
+        # Close every connection after one answer, without saying so in the
+        # headers: what a daemon restart or an idle timeout does to a pooled
+        # keep-alive connection.
+        self.close_after = close_after
+        self.seen: list[str] = []
+        if unix_path:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(unix_path)
+            self.host = f"unix://{unix_path}"
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.bind(("127.0.0.1", 0))
+            port = self.sock.getsockname()[1]
+            self.host = f"{'https' if tls else 'tcp'}://127.0.0.1:{port}"
+        self.sock.listen(8)
+        self.tls = tls
+        self.errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            buf = b""
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                lines = head.split(b"\r\n")
+                method, target, _ = lines[0].decode().split(" ", 2)
+                length = 0
+                for line in lines[1:]:
+                    k, _, v = line.partition(b":")
+                    if k.strip().lower() == b"content-length":
+                        length = int(v)
+                while len(buf) < length:
+                    buf += conn.recv(65536)
+                body, buf = buf[:length], buf[length:]
+                path = target.split("?", 1)[0]
+                key = f"{method} {path}"
+                self.seen.append(key)
+                route = self.routes.get(key)
+                if route is None:
+                    answer = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+                elif callable(route):
+                    answer = route(body)
+                else:
+                    answer = route
+                conn.sendall(answer)
+                if self.close_after:
+                    return
+        except (OSError, ssl.SSLError) as exc:
+            self.errors.append(exc)
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def http_response(status: str, body: bytes = b"", headers: Mapping[str, str] | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status}"]
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
