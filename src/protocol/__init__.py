@@ -6,15 +6,17 @@ and JSON streams (compiled, with a pure-Python twin), version negotiation,
 and a sync client on unix, TCP and TLS transports.
 """
 
-from ._client import Client, StreamingResponse
+from ._client import Client, ExecResult, Session, StreamingResponse
 from ._connection import Connection, ConnectionState
 from ._errors import (
     APIError,
     BadRequest,
     Conflict,
+    ContainerNotRunning,
     Forbidden,
     LocalProtocolError,
     MessageTooLarge,
+    OutputLimitExceeded,
     NotAcceptable,
     NotFound,
     NotModified,
@@ -50,11 +52,13 @@ __all__ = [
     "Client",
     "Conflict",
     "Connection",
+    "ContainerNotRunning",
     "ConnectionClosed",
     "ConnectionState",
     "DEFAULT_MAX_SIZE",
     "Data",
     "EndOfMessage",
+    "ExecResult",
     "Forbidden",
     "Frame",
     "HostConfig",
@@ -70,6 +74,7 @@ __all__ = [
     "NotAcceptable",
     "NotFound",
     "NotModified",
+    "OutputLimitExceeded",
     "ProtocolError",
     "RawStreamDecoder",
     "RemoteProtocolError",
@@ -77,6 +82,7 @@ __all__ = [
     "Response",
     "ResponseKind",
     "ServerError",
+    "Session",
     "Stream",
     "StreamError",
     "StreamingResponse",

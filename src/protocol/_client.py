@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, Union
 
 from ._connection import Connection, ConnectionState, ReceivedEvent
-from ._errors import LocalProtocolError, ProtocolError, RemoteProtocolError, TransportError, VersionError
+from ._errors import ContainerNotRunning, LocalProtocolError, ProtocolError, RemoteProtocolError, TransportError, VersionError
 from ._events import ConnectionClosed, Data, EndOfMessage, Frame, Response, StreamError
 from ._negotiation import (
     VersionRange,
@@ -26,10 +26,11 @@ from ._negotiation import (
 )
 from ._request import Request, ResponseKind
 from ._responses import error_from_response
+from ._session import ExecResult, Session, start_session
 from ._transport import HostConfig, Pool, SocketStream, TLSConfig, host_from_env, parse_host
 from ._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
 
-__all__ = ["Client", "StreamingResponse"]
+__all__ = ["Client", "StreamingResponse", "Session", "ExecResult"]
 
 Sink = Union[int, BinaryIO, Any]
 
@@ -72,6 +73,16 @@ class StreamingResponse:
     @property
     def socket_stream(self) -> SocketStream | None:
         return self._stream
+
+    def take_pending(self) -> list[ReceivedEvent]:
+        """Events already decoded with the head (for a hijacked session)."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    def detach(self) -> None:
+        """Hand the socket over (to a :class:`Session`): this response lets go of it."""
+        self._stream = None
+        self._done = True
 
     @staticmethod
     def _ended(events: list[ReceivedEvent]) -> bool:
@@ -159,7 +170,11 @@ class Client:
         min_version: VersionLike = MIN_VERSION,
         max_version: VersionLike = MAX_VERSION,
         environ: Mapping[str, str] | None = None,
+        stream_impl: Any = None,
     ) -> None:
+        # ``stream_impl`` selects a twin of the stream layer for every
+        # connection (tests run both); None uses protocol.IMPLEMENTATION's.
+        self._stream_impl = stream_impl
         if isinstance(host, HostConfig):
             self.host = host
         elif host:
@@ -242,7 +257,7 @@ class Client:
         """Send ``request`` as is and read up to its response head."""
         for attempt in range(2):
             stream, reused = self._pool.acquire()
-            conn = Connection()
+            conn = Connection(stream_impl=self._stream_impl)
             try:
                 stream.settimeout(self.timeout)
                 stream.write(conn.send_request(request))
@@ -260,14 +275,14 @@ class Client:
                         return StreamingResponse(self, stream, conn, events[0], events[1:])
                     if not data:
                         raise RemoteProtocolError("the daemon closed the connection before answering")
-            except (RemoteProtocolError, TransportError) as exc:
+            except (RemoteProtocolError, TransportError):
                 stream.close()
                 # A pooled connection the daemon closed while idle fails
-                # before any answer: retry once on a fresh one.
-                if reused and attempt == 0 and conn.response is None:
+                # before any answer: retry once on a fresh one, when the
+                # body can be sent again (an iterable body is consumed).
+                replayable = request.body is None or isinstance(request.body, bytes)
+                if reused and attempt == 0 and conn.response is None and replayable:
                     continue
-                if isinstance(exc, TransportError):
-                    raise
                 raise
             except BaseException:
                 stream.close()
@@ -389,6 +404,168 @@ class Client:
             tty=self._container_tty(container, tty),
         )
         return self.send(request)
+
+    # -- attach and exec (hijacked sessions) ------------------------------
+
+    def _require(self, version: str, what: str) -> None:
+        if self.api_version < APIVersion(version):
+            raise LocalProtocolError(
+                f"{what} needs API >= {version}; this connection speaks {self.api_version}"
+            )
+
+    def attach(
+        self,
+        container: str,
+        *,
+        stdin: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+        logs: bool = False,
+        stream: bool = True,
+        detach_keys: str | None = None,
+        tty: bool | None = None,
+        require_running: bool = True,
+    ) -> Session:
+        """``POST /containers/{id}/attach``: a :class:`Session` on the container.
+
+        ``logs=True`` replays earlier output before the live output.  ``tty``
+        is the container's Tty setting (looked up with an inspect when None).
+        With ``stream=True`` a container that is not running is refused with
+        :class:`ContainerNotRunning` (the daemon would wait for it to run);
+        ``require_running=False`` allows attaching to a created container
+        before starting it, as ``docker run`` does.
+        """
+        if detach_keys is not None:
+            self._require("1.22", "detachKeys")
+        if stream and require_running or tty is None:
+            state = self.inspect_container(container)
+            status = str(state.get("State", {}).get("Status", ""))
+            if stream and require_running and not state.get("State", {}).get("Running"):
+                raise ContainerNotRunning(
+                    f"container {container} is {status or 'not running'}: attaching with "
+                    "stream=True would wait until it runs again (pass require_running=False "
+                    "to attach before starting it, or stream=False with logs=True to replay)",
+                    container,
+                    status,
+                )
+            if tty is None:
+                tty = bool(state.get("Config", {}).get("Tty"))
+        request = Request(
+            "POST",
+            "/containers/{id}/attach",
+            params={"id": container},
+            query={"stdin": stdin, "stdout": stdout, "stderr": stderr, "logs": logs,
+                   "stream": stream, "detachKeys": detach_keys},
+            kind=ResponseKind.HIJACK,
+            tty=tty,
+        )
+        return start_session(self, request, container=container)
+
+    def exec_create(
+        self,
+        container: str,
+        command: list[str] | str,
+        *,
+        stdin: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+        tty: bool = False,
+        env: list[str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        privileged: bool = False,
+        detach_keys: str | None = None,
+    ) -> str:
+        """``POST /containers/{id}/exec`` (API >= 1.15): the exec id."""
+        self._require("1.15", "exec")
+        body: dict[str, Any] = {
+            "AttachStdin": stdin,
+            "AttachStdout": stdout,
+            "AttachStderr": stderr,
+            "Tty": tty,
+            "Cmd": [command] if isinstance(command, str) else list(command),
+            "Privileged": privileged,
+        }
+        if env is not None:
+            self._require("1.25", "exec env")
+            body["Env"] = env
+        if workdir is not None:
+            self._require("1.35", "exec workdir")
+            body["WorkingDir"] = workdir
+        if user is not None:
+            body["User"] = user
+        if detach_keys is not None:
+            self._require("1.25", "exec DetachKeys")
+            body["DetachKeys"] = detach_keys
+        created = self._call("POST", "/containers/{id}/exec", params={"id": container}, json=body)
+        return str(created["Id"])
+
+    def exec_start(self, exec_id: str, *, tty: bool = False) -> Session:
+        """``POST /exec/{id}/start``: a :class:`Session` on the running command.
+
+        ``tty`` must match the exec's creation (it decides raw vs multiplexed
+        output below API 1.42).  The body is JSON, with the JSON Content-Type
+        that API 1.22+ daemons require.
+        """
+        request = Request(
+            "POST",
+            "/exec/{id}/start",
+            params={"id": exec_id},
+            json={"Detach": False, "Tty": tty},
+            kind=ResponseKind.HIJACK,
+            tty=tty,
+        )
+        return start_session(self, request, exec_id=exec_id)
+
+    def inspect_exec(self, exec_id: str) -> Any:
+        return self._call("GET", "/exec/{id}/json", params={"id": exec_id})
+
+    def exec_stream(self, container: str, command: list[str] | str, *, stdin: bool = False,
+                    tty: bool = False, **options: Any) -> Session:
+        """Create and start an exec; iterate the returned session for its output."""
+        exec_id = self.exec_create(container, command, stdin=stdin, tty=tty, **options)
+        return self.exec_start(exec_id, tty=tty)
+
+    def exec_run(
+        self,
+        container: str,
+        command: list[str] | str,
+        *,
+        input: bytes | None = None,
+        tty: bool = False,
+        max_output: int | None = 64 * 1024 * 1024,
+        **options: Any,
+    ) -> ExecResult:
+        """Run a command to completion: its stdout, stderr and exit code.
+
+        ``input`` is written to stdin (from a second thread, so a command
+        that echoes it cannot deadlock) and then stdin is half-closed.
+        Output beyond ``max_output`` bytes raises
+        :class:`OutputLimitExceeded` with what was received.
+        """
+        with self.exec_stream(container, command, stdin=input is not None, tty=tty, **options) as session:
+            writer: threading.Thread | None = None
+            failure: list[BaseException] = []
+            if input is not None:
+                def feed() -> None:
+                    try:
+                        view = memoryview(input)
+                        for i in range(0, len(view), 1 << 20):
+                            session.write(view[i:i + (1 << 20)].tobytes())
+                        session.close_stdin()
+                    except BaseException as exc:  # surfaced after the read loop
+                        failure.append(exc)
+
+                writer = threading.Thread(target=feed, name="exec-stdin", daemon=True)
+                writer.start()
+            try:
+                out, err, _errors = session.collect(max_output)
+            finally:
+                if writer is not None:
+                    writer.join(timeout=5)
+            if failure and not isinstance(failure[0], TransportError):
+                raise failure[0]
+            return ExecResult(session.wait(), out, err)
 
     # -- images ------------------------------------------------------------
 

@@ -82,6 +82,7 @@ _ALLOWED: dict[str, frozenset[ConnectionState]] = {
     "send_body": frozenset({S.SENDING_BODY}),
     "send_end": frozenset({S.SENDING_BODY}),
     "send_data": frozenset({S.HIJACKED}),
+    "send_eof": frozenset({S.HIJACKED}),
     "receive_data": frozenset(
         {S.SENDING_BODY, S.AWAITING_RESPONSE, S.RECEIVING_BODY, S.RECEIVING_STREAM, S.HIJACKED}
     ),
@@ -121,6 +122,7 @@ class Connection:
         self._remaining: int | None = None  # Content-Length budget of a stream body
         self._keep_alive = True
         self._leftover = b""
+        self._stdin_closed = False
 
     # -- introspection -------------------------------------------------
 
@@ -215,7 +217,23 @@ class Connection:
     def send_data(self, data: bytes) -> bytes:
         """Bytes to write for stdin on a hijacked connection (passed through)."""
         self._check("send_data")
+        if self._stdin_closed:
+            raise LocalProtocolError("stdin was closed (send_eof); nothing more can be sent")
         return bytes(data)
+
+    def send_eof(self) -> None:
+        """Declare the end of stdin on a hijacked connection.
+
+        The transport then half-closes its write side (``shutdown(SHUT_WR)``):
+        the process sees EOF on stdin while its output keeps flowing until
+        the daemon closes.
+        """
+        self._check("send_eof")
+        self._stdin_closed = True
+
+    @property
+    def stdin_closed(self) -> bool:
+        return self._stdin_closed
 
     # -- receiving -------------------------------------------------------
 
@@ -379,12 +397,38 @@ class Connection:
             return self._receive_stream(b"")
         return []
 
-    def _receive_stream(self, data: bytes | bytearray | memoryview) -> list[ReceivedEvent]:
-        dec = self._decoder
+    def receive_data_into(
+        self, data: bytes | bytearray | memoryview, stdout: Any, stderr: Any
+    ) -> list[ReceivedEvent]:
+        """The sink form of :meth:`receive_data` for container output.
+
+        Once the head has been received (state RECEIVING_STREAM or HIJACKED
+        with a multiplexed or raw decoder), payload bytes are written straight
+        to ``stdout`` / ``stderr`` (file descriptors, or objects with
+        ``write()`` or ``sendall()``) without a Python object per frame; the
+        returned list holds only the other events (:class:`StreamError`,
+        :class:`EndOfMessage`, :class:`ConnectionClosed`).  Before that it
+        behaves like :meth:`receive_data`.
+        """
+        self._check("receive_data")
+        if self._state is not S.RECEIVING_STREAM and self._state is not S.HIJACKED:
+            return self.receive_data(data)
+        if not hasattr(self._decoder, "feed_into"):
+            raise LocalProtocolError("the sink form is for container output, not JSON streams")
+        try:
+            return self._receive_stream(data, (stdout, stderr))
+        except RemoteProtocolError:
+            self._state = S.ERROR
+            raise
+
+    def _receive_stream(
+        self, data: bytes | bytearray | memoryview, sinks: tuple[Any, Any] | None = None
+    ) -> list[ReceivedEvent]:
+        dec: Any = self._decoder
         assert dec is not None
         if not data:
             if self._remaining == 0:
-                events: list[ReceivedEvent] = list(dec.end())
+                events: list[ReceivedEvent] = dec.end()
                 events.extend(self._finish(b""))
                 return events
             # EOF: fine for read-to-close bodies and hijacked streams, a
@@ -395,22 +439,25 @@ class Connection:
                     "end of the body",
                     offset=dec.offset,
                 )
-            events = list(dec.end())
+            events = dec.end()
             self._state = S.CLOSED
             events.append(EndOfMessage(keep_alive=False))
             events.append(ConnectionClosed())
             return events
+        rest = None
         if self._remaining is not None:
             take = data[: self._remaining]
-            rest = data[len(take):]
+            rest = bytes(data[len(take):])
             self._remaining -= len(take)
-            events = list(dec.feed(take))
-            if self._remaining == 0:
-                events.extend(dec.end())
-                events.extend(self._finish(bytes(rest)))
-            return events
-        events = list(dec.feed(data))
-        if dec.finished:  # chunked body complete
+            data = take
+        if sinks is None:
+            events = dec.feed(data)
+        else:
+            events = dec.feed_into(data, sinks[0], sinks[1])
+        if self._remaining == 0:
+            events.extend(dec.end())
+            events.extend(self._finish(rest or b""))
+        elif dec.finished:  # chunked body complete
             events.extend(self._finish(dec.unused_data))
         return events
 

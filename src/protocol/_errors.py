@@ -34,6 +34,8 @@ __all__ = [
     "ServerError",
     "VersionError",
     "TransportError",
+    "OutputLimitExceeded",
+    "ContainerNotRunning",
 ]
 
 
@@ -66,6 +68,32 @@ class RemoteProtocolError(ProtocolError):
 
 class MessageTooLarge(RemoteProtocolError):
     """A frame, chunk or JSON message announced or grew past the size limit."""
+
+
+class OutputLimitExceeded(LocalProtocolError):
+    """More output arrived than the caller's cap allows.
+
+    Nothing is truncated silently: what was received up to the cap is kept
+    in ``stdout`` and ``stderr``, and ``limit`` is the cap.
+    """
+
+    def __init__(self, message: str, limit: int, stdout: bytes = b"", stderr: bytes = b"") -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class ContainerNotRunning(LocalProtocolError):
+    """Refused before sending: attaching with ``stream=1`` to a container that
+    is not running would hang, because the daemon (20.10 seen) upgrades the
+    connection and then waits for the container to be started again.
+    ``status`` is the container's state ("exited", "created", ...)."""
+
+    def __init__(self, message: str, container: str, status: str) -> None:
+        super().__init__(message)
+        self.container = container
+        self.status = status
 
 
 class TransportError(Exception):

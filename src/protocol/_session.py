@@ -1,0 +1,239 @@
+"""Hijacked sessions on the sync transport: attach and exec.
+
+``POST /containers/{id}/attach`` and ``POST /exec/{id}/start`` take over
+the HTTP connection (wire facts, section 3).  The sans-I/O
+:class:`Connection` handles the head (``101 UPGRADED``, or the older
+``200`` raw stream) and decodes output in HIJACKED state; this module adds
+the socket: stdin writes, the half-close that gives the process EOF while
+its output keeps flowing, resize, and waiting for the exit code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ._connection import Connection, ConnectionState, ReceivedEvent
+from ._errors import LocalProtocolError, OutputLimitExceeded, TransportError
+from ._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
+from ._request import Request, ResponseKind
+from ._transport import SocketStream
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["Session", "ExecResult"]
+
+
+class ExecResult(NamedTuple):
+    """What :meth:`Client.exec_run` returns."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr: bytes
+
+
+class Session:
+    """An attach or exec session over a hijacked connection.
+
+    Iterate it for output items (:class:`Frame`, :class:`StreamError`) until
+    the daemon closes; :meth:`write` sends stdin; :meth:`close_stdin`
+    half-closes (the process sees EOF, output keeps coming);
+    :meth:`copy_to` is the sink form; :meth:`resize` and :meth:`wait`
+    talk to the daemon on other connections.
+
+    Reading and writing may happen from two threads (one writer, one
+    reader): a process like ``cat`` blocks on a full output pipe until its
+    output is read, so a large stdin must be written while reading.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        stream: SocketStream,
+        conn: Connection,
+        response: Response,
+        pending: list[ReceivedEvent],
+        *,
+        exec_id: str | None = None,
+        container: str | None = None,
+        tty: bool,
+    ) -> None:
+        self._client = client
+        self._stream = stream
+        self._conn = conn
+        self.response = response
+        self._pending = pending
+        self.exec_id = exec_id
+        self.container = container
+        self.tty = tty
+        self._eof = False
+        self._closed = False
+        self._write_lock = threading.Lock()
+
+    # -- stdin -----------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the process's stdin (blocks until the socket takes them)."""
+        with self._write_lock:
+            if self._closed:
+                raise LocalProtocolError("the session is closed")
+            self._stream.write(self._conn.send_data(data))
+
+    def close_stdin(self) -> None:
+        """Half-close: EOF on the process's stdin; output keeps flowing."""
+        with self._write_lock:
+            if self._closed or self._conn.stdin_closed:
+                return
+            self._conn.send_eof()
+            self._stream.shutdown_write()
+
+    # -- output ------------------------------------------------------------
+
+    def read_batches(self) -> Iterator[list[ReceivedEvent]]:
+        """Output items, one list per socket read (the batch form)."""
+        if self._pending:
+            batch, self._pending = self._pending, []
+            batch = [e for e in batch if not isinstance(e, (EndOfMessage, ConnectionClosed))]
+            if batch:
+                yield batch
+        while not self._eof and not self._closed:
+            data = self._stream.read()
+            if not data:
+                self._eof = True
+            events = self._conn.receive_data(data)
+            items = [e for e in events if not isinstance(e, (EndOfMessage, ConnectionClosed))]
+            if items:
+                yield items
+
+    def __iter__(self) -> Iterator[Any]:
+        for batch in self.read_batches():
+            yield from batch
+
+    def copy_to(self, stdout: Any, stderr: Any) -> list[StreamError]:
+        """Write all output to two targets until EOF (the sink form).
+
+        Targets are file descriptors or objects with ``write()`` or
+        ``sendall()``.  Returns the in-band errors, in order.
+        """
+        errors: list[StreamError] = []
+        if self._pending:
+            pending, self._pending = self._pending, []
+            for ev in pending:
+                if isinstance(ev, StreamError):
+                    errors.append(ev)
+                elif hasattr(ev, "stream"):
+                    _write(stdout if ev.stream == Stream.STDOUT else stderr, ev.data)
+        while not self._eof and not self._closed:
+            data = self._stream.read()
+            if not data:
+                self._eof = True
+            for ev in self._conn.receive_data_into(data, stdout, stderr):
+                if isinstance(ev, StreamError):
+                    errors.append(ev)
+        return errors
+
+    def collect(self, limit: int | None = None) -> tuple[bytes, bytes, list[StreamError]]:
+        """All stdout and stderr bytes until EOF, at most ``limit`` in total.
+
+        Past the limit, :class:`OutputLimitExceeded` is raised carrying what
+        was received so far: output is never cut silently.
+        """
+        out: list[bytes] = []
+        err: list[bytes] = []
+        errors: list[StreamError] = []
+        total = 0
+        for item in self:
+            if isinstance(item, StreamError):
+                errors.append(item)
+                continue
+            total += len(item.data)
+            if limit is not None and total > limit:
+                keep = len(item.data) - (total - limit)
+                (out if item.stream == Stream.STDOUT else err).append(item.data[:keep])
+                self.close()
+                raise OutputLimitExceeded(
+                    f"the output passed the limit of {limit} bytes", limit, b"".join(out), b"".join(err)
+                )
+            (out if item.stream == Stream.STDOUT else err).append(item.data)
+        return b"".join(out), b"".join(err), errors
+
+    # -- control -------------------------------------------------------------
+
+    def resize(self, height: int, width: int) -> None:
+        """Resize the TTY (``/exec/{id}/resize`` or ``/containers/{id}/resize``)."""
+        if self.exec_id is not None:
+            path, params = "/exec/{id}/resize", {"id": self.exec_id}
+        else:
+            assert self.container is not None
+            path, params = "/containers/{id}/resize", {"id": self.container}
+        self._client._call("POST", path, ResponseKind.EMPTY, params=params, query={"h": height, "w": width})
+
+    def wait(self, poll: float = 0.05, timeout: float | None = None) -> int | None:
+        """The exit code: exec inspect (polled until not Running) or container wait."""
+        if self.exec_id is None:
+            assert self.container is not None
+            return int(self._client.wait_container(self.container)["StatusCode"])
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            info = self._client.inspect_exec(self.exec_id)
+            # The output can end a moment before the daemon records the exit.
+            if not info.get("Running"):
+                code = info.get("ExitCode")
+                return None if code is None else int(code)
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"exec {self.exec_id[:12]} still running after {timeout}s")
+            time.sleep(poll)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._stream.close()
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._conn.state
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _write(target: Any, data: bytes) -> None:
+    if isinstance(target, int):
+        import os
+
+        view = memoryview(data)
+        while view:
+            n = os.write(target, view)
+            view = view[n:]
+    elif hasattr(target, "write"):
+        target.write(data)
+    else:
+        target.sendall(data)
+
+
+def start_session(
+    client: Client, request: Request, *, exec_id: str | None = None, container: str | None = None
+) -> Session:
+    """Send a HIJACK request and wrap the taken-over connection."""
+    resp = client.send(request)
+    stream = resp.socket_stream
+    if stream is None:
+        raise TransportError("the daemon closed the connection right after the hijack")
+    session = Session(
+        client,
+        stream,
+        resp.connection,
+        resp.response,
+        resp.take_pending(),
+        exec_id=exec_id,
+        container=container,
+        tty=bool(request.tty) or resp.connection.decoder.__class__.__name__ == "RawStreamDecoder",
+    )
+    resp.detach()  # the session owns the socket now
+    return session

@@ -1,0 +1,165 @@
+"""Attach and exec sessions against the real daemon, on both stream twins."""
+
+import hashlib
+import io
+import os
+import threading
+import time
+
+import pytest
+
+from protocol import (
+    Client,
+    ContainerNotRunning,
+    NotFound,
+    OutputLimitExceeded,
+    ResponseKind,
+    Stream,
+    StreamError,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def client(docker_host, twin):
+    with Client(docker_host, stream_impl=twin) as c:
+        yield c
+
+
+@pytest.fixture
+def sleeper(client, docker_cleanup, test_image):
+    cid = client.create_container(test_image, ["sleep", "600"], HostConfig={"NetworkMode": "none"})["Id"]
+    docker_cleanup.append(cid)
+    client.start_container(cid)
+    return cid
+
+
+def test_exec_cat_50mb_binary_with_half_close(client, sleeper):
+    data = os.urandom(50 * 1024 * 1024)
+    result = client.exec_run(sleeper, ["cat"], input=data, max_output=None)
+    assert result.exit_code == 0
+    assert result.stderr == b""
+    assert len(result.stdout) == len(data)
+    assert hashlib.sha256(result.stdout).digest() == hashlib.sha256(data).digest()
+
+
+def test_exec_interleaved_streams_and_exit_code(client, sleeper):
+    script = "i=0; while [ $i -lt 2000 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done; exit 42"
+    result = client.exec_run(sleeper, ["sh", "-c", script])
+    assert result.exit_code == 42
+    assert result.stdout == b"".join(b"o%d\n" % i for i in range(2000))
+    assert result.stderr == b"".join(b"e%d\n" % i for i in range(2000))
+
+
+def test_exec_items_in_order_per_stream(client, sleeper):
+    with client.exec_stream(sleeper, ["sh", "-c", "echo a; echo b >&2; echo c; exit 1"]) as session:
+        items = list(session)
+        assert session.wait() == 1
+    assert [i.data for i in items if i.stream is Stream.STDOUT] == [b"a\n", b"c\n"]
+    assert [i.data for i in items if i.stream is Stream.STDERR] == [b"b\n"]
+
+
+def test_tty_exec_is_raw_with_resize(client, sleeper):
+    with client.exec_stream(sleeper, ["sh", "-c", "sleep 0.5; stty size; printf 'x\\ny\\n'"], tty=True) as session:
+        assert session.response.status_code == 101
+        session.resize(33, 77)
+        out = b"".join(f.data for f in session)
+        assert session.wait() == 0
+    # One raw stream (no frame headers), resized, with the TTY's \n -> \r\n.
+    assert out == b"33 77\r\nx\r\ny\r\n"
+
+
+def test_exec_output_cap(client, sleeper):
+    with pytest.raises(OutputLimitExceeded) as info:
+        client.exec_run(sleeper, ["sh", "-c", "seq 1 100000"], max_output=1000)
+    assert info.value.limit == 1000
+    assert len(info.value.stdout) == 1000
+    assert info.value.stdout == b"".join(b"%d\n" % i for i in range(1, 400))[:1000]
+
+
+def test_exec_sink_form(client, sleeper):
+    out, err = io.BytesIO(), io.BytesIO()
+    with client.exec_stream(sleeper, ["sh", "-c", "seq 1 5000; echo done >&2"]) as session:
+        errors = session.copy_to(out, err)
+    assert errors == []
+    assert out.getvalue() == b"".join(b"%d\n" % i for i in range(1, 5001))
+    assert err.getvalue() == b"done\n"
+
+
+def test_attach_send_input_until_exit(client, docker_cleanup, test_image):
+    cid = client.create_container(test_image, ["sh", "-c", "read line; echo got:$line; echo bye >&2"],
+                                  OpenStdin=True, StdinOnce=True, HostConfig={"NetworkMode": "none"})["Id"]
+    docker_cleanup.append(cid)
+    client.start_container(cid)
+    with client.attach(cid, stdin=True) as session:
+        session.write(b"hello\n")
+        items = list(session)
+        assert session.wait() == 0
+    assert [(i.stream, i.data) for i in items if not isinstance(i, StreamError)] in (
+        [(Stream.STDOUT, b"got:hello\n"), (Stream.STDERR, b"bye\n")],
+        [(Stream.STDERR, b"bye\n"), (Stream.STDOUT, b"got:hello\n")],
+    )
+
+
+def test_attach_half_close_gives_eof_and_output_keeps_flowing(client, docker_cleanup, test_image):
+    cid = client.create_container(test_image, ["sh", "-c", "cat; echo after-eof"],
+                                  OpenStdin=True, StdinOnce=True, HostConfig={"NetworkMode": "none"})["Id"]
+    docker_cleanup.append(cid)
+    client.start_container(cid)
+    with client.attach(cid, stdin=True) as session:
+        session.write(b"line1\nline2\n")
+        session.close_stdin()
+        out = b"".join(i.data for i in session)
+        assert session.wait() == 0
+    assert out == b"line1\nline2\nafter-eof\n"
+
+
+def test_attach_tty_detach_keys(client, docker_cleanup, test_image):
+    cid = client.create_container(test_image, ["cat"], Tty=True, OpenStdin=True,
+                                  HostConfig={"NetworkMode": "none"})["Id"]
+    docker_cleanup.append(cid)
+    client.start_container(cid)
+    with client.attach(cid, stdin=True, detach_keys="ctrl-x") as session:
+        session.write(b"hi\n")
+        session.write(b"\x18")  # ctrl-x: the daemon detaches us
+        out = b"".join(f.data for f in session)
+    assert b"hi" in out
+    assert client.inspect_container(cid)["State"]["Running"] is True  # still running after detach
+
+
+def test_attach_logs_replay_before_live(client, docker_cleanup, test_image):
+    cid = client.create_container(test_image, ["sh", "-c", "echo early; sleep 1; echo late"],
+                                  HostConfig={"NetworkMode": "none"})["Id"]
+    docker_cleanup.append(cid)
+    client.start_container(cid)
+    time.sleep(0.5)  # "early" is in the log before we attach
+    with client.attach(cid, logs=True) as session:
+        out = b"".join(f.data for f in session)
+    assert out == b"early\nlate\n"
+
+
+def test_attach_missing_container_is_not_found(client):
+    # tty given, so no inspect: the 404 comes from the hijacked head itself.
+    with pytest.raises(NotFound, match="No such container"):
+        client.attach("no-such-container", tty=False, require_running=False)
+
+
+def test_attach_stopped_container_is_refused(client, docker_cleanup, test_image):
+    cid = client.create_container(test_image, ["true"], HostConfig={"NetworkMode": "none"})["Id"]
+    docker_cleanup.append(cid)
+    client.start_container(cid)
+    client.wait_container(cid)
+    with pytest.raises(ContainerNotRunning) as info:
+        client.attach(cid)
+    assert info.value.status == "exited"
+
+
+def test_old_api_hijack_without_upgrade(docker_host, twin, sleeper):
+    # API 1.16 predates the Upgrade handshake: the daemon answers 200 and
+    # hijacks; the same session API works.
+    with Client(docker_host, version="1.16", stream_impl=twin) as old:
+        with old.exec_stream(sleeper, ["sh", "-c", "echo legacy; echo err >&2"]) as session:
+            assert session.response.status_code == 200
+            items = list(session)
+    assert sorted((i.stream, i.data) for i in items) == [(Stream.STDOUT, b"legacy\n"), (Stream.STDERR, b"err\n")]
