@@ -7,7 +7,7 @@ import protocol
 
 PKG = pathlib.Path(protocol.__file__).parent
 # Network glue is allowed to do I/O; everything else is the core.
-IO_MODULES = {"_transport.py", "_client.py", "__main__.py", "_cli.py", "_demo.py"}
+IO_MODULES = {"_transport.py", "_client.py", "_session.py", "__main__.py", "_cli.py"}
 FORBIDDEN = {"socket", "ssl", "select", "selectors", "asyncio", "threading"}
 
 

@@ -12,6 +12,7 @@ import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import urlsplit
 
 from ._errors import LocalProtocolError, TransportError
@@ -23,6 +24,7 @@ __all__ = [
     "parse_host",
     "host_from_env",
     "SocketStream",
+    "TLSStream",
     "connect",
     "Pool",
 ]
@@ -131,7 +133,7 @@ def host_from_env(environ: Mapping[str, str] | None = None) -> HostConfig:
 
 
 class SocketStream:
-    """A connected socket with the four operations the client needs."""
+    """A connected plain socket with the operations the client needs."""
 
     __slots__ = ("sock", "_buf", "_view")
 
@@ -148,8 +150,6 @@ class SocketStream:
             n = self.sock.recv_into(self._buf)
         except socket.timeout:
             raise
-        except ssl.SSLError as exc:
-            raise TransportError(f"TLS error while reading: {exc}") from None
         except OSError as exc:
             raise TransportError(f"read failed: {exc}") from None
         return self._view[:n]
@@ -163,11 +163,7 @@ class SocketStream:
     def shutdown_write(self) -> None:
         """Half-close: the daemon sees EOF on stdin, output keeps flowing."""
         try:
-            if isinstance(self.sock, ssl.SSLSocket):
-                # TLS has no half-close; close_notify would end both ways.
-                self.sock.unwrap()
-            else:
-                self.sock.shutdown(socket.SHUT_WR)
+            self.sock.shutdown(socket.SHUT_WR)
         except OSError as exc:
             raise TransportError(f"half-close failed: {exc}") from None
 
@@ -179,6 +175,114 @@ class SocketStream:
             self.sock.close()
         except OSError:
             pass
+
+
+class TLSStream(SocketStream):
+    """TLS over a plain socket through memory BIOs.
+
+    Why not ``ssl.SSLSocket``: a hijacked session reads in one thread while
+    another writes stdin, and OpenSSL does not allow SSL_read and SSL_write
+    on one connection at the same time (SSLSocket releases the GIL inside
+    both).  Here every OpenSSL call runs under one lock while socket I/O
+    runs outside it.  It also gives TLS a half-close: ``shutdown_write``
+    sends close_notify without waiting for the daemon's (``SSLSocket.unwrap``
+    would wait, and throw away the output that is still coming); Go's TLS
+    server reads it as EOF on stdin and keeps writing.
+    """
+
+    __slots__ = ("_obj", "_in", "_out", "_lock", "_send_lock", "_raw", "_eof")
+
+    def __init__(self, sock: socket.socket, ctx: ssl.SSLContext, server_hostname: str | None) -> None:
+        super().__init__(sock)
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        self._obj = ctx.wrap_bio(self._in, self._out, server_side=False, server_hostname=server_hostname)
+        self._lock = threading.Lock()  # every call into OpenSSL
+        self._send_lock = threading.Lock()  # keeps TLS records in order on the wire
+        self._raw = bytearray(READ_SIZE)
+        self._eof = False
+        while True:
+            try:
+                with self._lock:
+                    self._obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                if not self._receive():
+                    raise ssl.SSLError("the daemon closed the connection during the TLS handshake")
+        self._flush()
+
+    def _flush(self, wait: bool = True) -> None:
+        """Send what OpenSSL produced, in order."""
+        if not self._send_lock.acquire(blocking=wait):
+            return  # the writer holding it sends everything pending after its own data
+        try:
+            while True:
+                with self._lock:
+                    data = self._out.read()
+                if not data:
+                    return
+                self.sock.sendall(data)
+        finally:
+            self._send_lock.release()
+
+    def _receive(self) -> bool:
+        """Move bytes from the socket into OpenSSL; False at EOF."""
+        n = self.sock.recv_into(self._raw)
+        with self._lock:
+            if n:
+                self._in.write(memoryview(self._raw)[:n])
+            else:
+                self._in.write_eof()
+        return n > 0
+
+    def read(self) -> memoryview:
+        try:
+            while True:
+                try:
+                    with self._lock:
+                        # With a buffer, read() returns a count (typeshed says bytes).
+                        n = cast(int, self._obj.read(READ_SIZE, self._buf))
+                except ssl.SSLWantReadError:
+                    if self._eof:
+                        return self._view[:0]
+                    if not self._receive():
+                        self._eof = True
+                    continue
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    return self._view[:0]  # close_notify, or EOF without one
+                self._flush(wait=False)  # e.g. answers to a TLS 1.3 key update
+                return self._view[:n]
+        except socket.timeout:
+            raise
+        except ssl.SSLError as exc:
+            raise TransportError(f"TLS error while reading: {exc}") from None
+        except OSError as exc:
+            raise TransportError(f"read failed: {exc}") from None
+
+    def write(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                with self._lock:
+                    n = self._obj.write(view)
+                view = view[n:]
+                self._flush()
+        except ssl.SSLError as exc:
+            raise TransportError(f"TLS error while writing: {exc}") from None
+        except OSError as exc:
+            raise TransportError(f"write failed: {exc}") from None
+
+    def shutdown_write(self) -> None:
+        try:
+            with self._lock:
+                try:
+                    self._obj.unwrap()
+                except ssl.SSLWantReadError:
+                    pass  # close_notify is queued; the daemon's comes later
+            self._flush()
+        except (ssl.SSLError, OSError) as exc:
+            raise TransportError(f"half-close failed: {exc}") from None
 
 
 def connect(host: HostConfig, connect_timeout: float | None = 10.0) -> SocketStream:
@@ -199,10 +303,12 @@ def connect(host: HostConfig, connect_timeout: float | None = 10.0) -> SocketStr
                 ctx = host.tls.context()
                 name = host.tls.server_hostname or host.address
                 try:
-                    sock = ctx.wrap_socket(sock, server_hostname=name)
+                    stream = TLSStream(sock, ctx, name)
                 except BaseException:
                     sock.close()
                     raise
+                sock.settimeout(None)
+                return stream
     except ssl.SSLError as exc:
         raise TransportError(f"TLS handshake with {host.url} failed: {exc}") from None
     except OSError as exc:
