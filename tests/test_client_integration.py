@@ -172,3 +172,44 @@ def test_unreachable_daemon_is_transport_error(tmp_path):
     with Client(f"unix://{tmp_path}/nothing.sock") as c:
         with pytest.raises(protocol.TransportError, match="cannot connect"):
             c.ping()
+
+
+def test_logs_sink_form(client, docker_cleanup, test_image, tmp_path):
+    cid = run(client, docker_cleanup, test_image, "seq 1 3000; echo oops >&2")
+    client.wait_container(cid)
+    out_path, err_path = tmp_path / "out", tmp_path / "err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        assert client.logs_into(cid, out, err) == []
+    assert out_path.read_bytes() == b"".join(b"%d\n" % i for i in range(1, 3001))
+    assert err_path.read_bytes() == b"oops\n"
+    # File descriptors work too.
+    import os
+
+    r, w = os.pipe()
+    try:
+        client.logs_into(cid, w, w, tail=1)
+        # The last line of the log: "oops" or "3000", whichever the daemon
+        # copied last (stdout and stderr are copied by separate goroutines).
+        assert os.read(r, 100) in (b"oops\n", b"3000\n")
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_events_since_until(client, docker_cleanup, test_image):
+    start = int(time.time()) - 1
+    cid = run(client, docker_cleanup, test_image, "true")
+    client.wait_container(cid)
+    with client.events(since=start, until=int(time.time()) + 1, filters={"container": [cid]}) as events:
+        actions = [e["Action"] for e in events]
+    assert actions[:2] == ["create", "start"]
+    assert "die" in actions
+
+
+def test_stats_stream(client, docker_cleanup, test_image):
+    cid = run(client, docker_cleanup, test_image, "sleep 30")
+    with client.stats(cid) as stats:
+        first = next(iter(stats))
+    assert "memory_stats" in first and "read" in first
+    one = list(client.stats(cid, stream=False))
+    assert len(one) == 1 and "cpu_stats" in one[0]

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Union
 
 from ._connection import Connection, ConnectionState, ReceivedEvent
 from ._errors import ContainerNotRunning, LocalProtocolError, ProtocolError, RemoteProtocolError, TransportError, VersionError
-from ._events import ConnectionClosed, Data, EndOfMessage, Frame, Response, StreamError
+from ._events import ConnectionClosed, Data, EndOfMessage, Frame, Response, Stream, StreamError
 from ._negotiation import (
     VersionRange,
     choose_version,
@@ -28,6 +28,7 @@ from ._request import Request, ResponseKind
 from ._responses import error_from_response
 from ._session import ExecResult, Session, start_session
 from ._transport import HostConfig, Pool, SocketStream, TLSConfig, host_from_env, parse_host
+from ._transport import write_to as _write_to
 from ._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
 
 __all__ = ["Client", "StreamingResponse", "Session", "ExecResult"]
@@ -131,6 +132,21 @@ class StreamingResponse:
         """The whole body as bytes (for non-stream bodies)."""
         parts = [ev.data for ev in self if isinstance(ev, Data)]
         return b"".join(parts)
+
+    def drain_into(self, stdout: Sink, stderr: Sink, errors: list[StreamError]) -> None:
+        """Read the rest of a container-output body straight into two sinks."""
+        try:
+            while not self._done:
+                assert self._stream is not None
+                events = self._conn.receive_data_into(self._stream.read(), stdout, stderr)
+                for ev in events:
+                    if isinstance(ev, StreamError):
+                        errors.append(ev)
+                if self._ended(events):
+                    self._release()
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         """Abandon the response: the connection is closed, not reused."""
@@ -403,6 +419,59 @@ class Client:
             kind=ResponseKind.STREAM,
             tty=self._container_tty(container, tty),
         )
+        return self.send(request)
+
+    def logs_into(
+        self,
+        container: str,
+        stdout: Sink,
+        stderr: Sink,
+        *,
+        follow: bool = False,
+        timestamps: bool = False,
+        tail: int | str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        tty: bool | None = None,
+    ) -> list[StreamError]:
+        """The sink form of :meth:`logs`: write stdout and stderr payloads to
+        two targets (file descriptors, or objects with ``write()`` or
+        ``sendall()``) with no Python object per frame.  Returns the in-band
+        errors (systemerr frames), in order."""
+        errors: list[StreamError] = []
+        with self.logs(container, follow=follow, timestamps=timestamps, tail=tail, since=since,
+                       until=until, tty=tty) as resp:
+            for ev in resp.take_pending():
+                if isinstance(ev, StreamError):
+                    errors.append(ev)
+                elif hasattr(ev, "stream"):
+                    _write_to(stdout if ev.stream == Stream.STDOUT else stderr, ev.data)
+            resp.drain_into(stdout, stderr, errors)
+        return errors
+
+    def events(
+        self,
+        *,
+        since: int | str | None = None,
+        until: int | str | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> StreamingResponse:
+        """``GET /events``: a stream of event dicts (ends at ``until``, else never)."""
+        request = Request(
+            "GET",
+            "/events",
+            query={"since": None if since is None else str(since),
+                   "until": None if until is None else str(until),
+                   "filters": filters},
+            kind=ResponseKind.JSON_STREAM,
+        )
+        return self.send(request)
+
+    def stats(self, container: str, *, stream: bool = True) -> StreamingResponse:
+        """``GET /containers/{id}/stats`` (API >= 1.17): a stream of stats dicts."""
+        self._require("1.17", "stats")
+        request = Request("GET", "/containers/{id}/stats", params={"id": container},
+                          query={"stream": stream}, kind=ResponseKind.JSON_STREAM)
         return self.send(request)
 
     # -- attach and exec (hijacked sessions) ------------------------------

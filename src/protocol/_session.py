@@ -20,9 +20,12 @@ from ._errors import LocalProtocolError, OutputLimitExceeded, TransportError
 from ._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
 from ._request import Request, ResponseKind
 from ._transport import SocketStream
+from ._transport import write_to as _write_to
 
 if TYPE_CHECKING:
     from ._client import Client
+
+
 
 __all__ = ["Session", "ExecResult"]
 
@@ -125,7 +128,7 @@ class Session:
                 if isinstance(ev, StreamError):
                     errors.append(ev)
                 elif hasattr(ev, "stream"):
-                    _write(stdout if ev.stream == Stream.STDOUT else stderr, ev.data)
+                    _write_to(stdout if ev.stream == Stream.STDOUT else stderr, ev.data)
         while not self._eof and not self._closed:
             data = self._stream.read()
             if not data:
@@ -201,20 +204,6 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _write(target: Any, data: bytes) -> None:
-    if isinstance(target, int):
-        import os
-
-        view = memoryview(data)
-        while view:
-            n = os.write(target, view)
-            view = view[n:]
-    elif hasattr(target, "write"):
-        target.write(data)
-    else:
-        target.sendall(data)
 
 
 def start_session(

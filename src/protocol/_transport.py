@@ -12,7 +12,7 @@ import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from ._errors import LocalProtocolError, TransportError
@@ -130,6 +130,19 @@ def host_from_env(environ: Mapping[str, str] | None = None) -> HostConfig:
             verify=verify,
         )
     return parse_host(host, tls)
+
+
+def write_to(target: Any, data: bytes) -> None:
+    """Write all of ``data`` to a sink: a file descriptor, or an object with
+    ``write()`` (files) or ``sendall()`` (sockets)."""
+    if isinstance(target, int):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(target, view):]
+    elif hasattr(target, "write"):
+        target.write(data)
+    else:
+        target.sendall(data)
 
 
 class SocketStream:
