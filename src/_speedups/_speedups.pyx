@@ -1,0 +1,797 @@
+# cython: language_level=3
+"""Stream decoders, compiled twin (built as ``protocol._speedups``).
+
+The same state machine as ``protocol/_stream_py.py`` (read its "theory of
+operation"), in C.  Behaviour is identical by construction where it can be:
+exceptions, ``Stream`` and ``StreamError`` come from the Python modules, and
+every error message, systemerr item, JSON error item and sink write is built
+by the Python twin's helpers.  Only the hot paths live here: chunk-size lines
+made of hex digits, frame headers, whole frames, the JSON scanner.
+
+The module is compiled with boundscheck and wraparound off: every index below
+is checked against the segment end by hand, and every size the peer announces
+(chunk size up to 2**64-1, frame size up to 2**32-1) is compared with what
+is actually present before any byte is touched.
+"""
+
+cimport cython
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytearray cimport (
+    PyByteArray_AS_STRING,
+    PyByteArray_FromStringAndSize,
+    PyByteArray_GET_SIZE,
+    PyByteArray_Resize,
+)
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.list cimport PyList_Append
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.string cimport memchr, memcpy
+
+from protocol._errors import LocalProtocolError, RemoteProtocolError
+from protocol._events import Stream, StreamError
+from protocol import _stream_py as _py
+
+__all__ = [
+    "MultiplexedStreamDecoder",
+    "RawStreamDecoder",
+    "JSONStreamDecoder",
+    "Frame",
+    "DEFAULT_MAX_SIZE",
+    "IMPLEMENTATION",
+]
+
+IMPLEMENTATION = "cython"
+DEFAULT_MAX_SIZE = _py.DEFAULT_MAX_SIZE
+
+cdef object STDOUT = Stream.STDOUT
+cdef object STDERR = Stream.STDERR
+cdef object _scan_once = _py._scan_once
+cdef object _json_failure = _py._json_failure
+cdef object _parse_chunk_size = _py._parse_chunk_size
+cdef object _chunk_line_too_long = _py._chunk_line_too_long
+cdef object _missing_crlf = _py._missing_crlf
+cdef object _trailer_too_large = _py._trailer_too_large
+cdef object _bad_trailer = _py._bad_trailer
+cdef object _bad_header = _py._bad_header
+cdef object _frame_too_large = _py._frame_too_large
+cdef object _body_ended_mid_frame = _py._body_ended_mid_frame
+cdef object _json_garbage = _py._json_garbage
+cdef object _json_invalid = _py._json_invalid
+cdef object _json_too_large = _py._json_too_large
+cdef object _json_error = _py._json_error
+cdef object _truncated = _py._truncated
+cdef object _broken = _py._broken
+cdef object _check_limit = _py._check_limit
+cdef object _systemerr = _py._systemerr
+cdef object _write_all = _py._write_all
+cdef object _chunk_state_what = _py._chunk_state_what
+cdef object _frame_state_what = _py._frame_state_what
+cdef object _JSON_MID = _py._JSON_MID
+
+cdef Py_ssize_t MAX_CHUNK_LINE = _py.MAX_CHUNK_LINE
+cdef Py_ssize_t MAX_TRAILER = _py.MAX_TRAILER
+# Larger limits are all the same: a frame announces at most 2**32-1 bytes,
+# and a message cannot outgrow memory.
+cdef Py_ssize_t LIMIT_CAP = 1 << 62
+
+cdef enum:
+    C_SIZE = 0
+    C_DATA = 1
+    C_CR = 2
+    C_LF = 3
+    C_TRAILER = 4
+    C_DONE = 5
+    C_BODY = 6
+
+cdef enum:
+    J_TOP = 0
+    J_IN = 1
+    J_STR = 2
+    J_ESC = 3
+
+# Hex digit values, 0xFF for anything else.
+cdef unsigned char HEX[256]
+HEX[:] = [0xFF] * 256
+for _i in range(10):
+    HEX[0x30 + _i] = _i
+for _i in range(6):
+    HEX[0x41 + _i] = 10 + _i
+    HEX[0x61 + _i] = 10 + _i
+
+
+@cython.final
+@cython.no_gc
+@cython.freelist(256)
+cdef class Frame:
+    """A piece of container output: ``stream`` (Stream) and ``data`` (bytes).
+
+    The compiled twin of ``protocol._events.Frame``: immutable, compares and
+    hashes by value (equal to a Python Frame with the same fields).
+    """
+
+    cdef readonly object stream
+    cdef readonly bytes data
+
+    def __init__(self, stream, data):
+        self.stream = Stream(stream)
+        self.data = bytes(data)
+
+    def __eq__(self, other):
+        try:
+            s = other.stream
+            d = other.data
+        except AttributeError:
+            return NotImplemented
+        return bool(self.stream == s and self.data == d)
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        if r is NotImplemented:
+            return r
+        return not r
+
+    def __hash__(self):
+        return hash((int(self.stream), self.data))
+
+    def __repr__(self):
+        return f"Frame({self.stream.name}, {self.data!r})"
+
+    def __reduce__(self):
+        return (Frame, (int(self.stream), self.data))
+
+
+cdef inline Frame make_frame(object stream, bytes data):
+    cdef Frame f = Frame.__new__(Frame)
+    f.stream = stream
+    f.data = data
+    return f
+
+
+cdef inline int ba_extend(bytearray ba, const unsigned char* src, Py_ssize_t m) except -1:
+    """Append m bytes at src to ba (amortised: bytearray over-allocates)."""
+    cdef Py_ssize_t old = PyByteArray_GET_SIZE(ba)
+    if m <= 0:
+        return 0
+    PyByteArray_Resize(ba, old + m)
+    memcpy(PyByteArray_AS_STRING(ba) + old, src, <size_t>m)
+    return 0
+
+
+cdef inline bint parse_hex_line(const unsigned char* p, Py_ssize_t m, uint64_t* out) noexcept:
+    """Fast path for the usual chunk-size line: 1-16 hex digits then CR (LF removed).
+
+    Returns False for anything else (extensions, whitespace, errors): the
+    caller then asks the Python twin's parser, which accepts or raises.
+    """
+    cdef uint64_t v = 0
+    cdef Py_ssize_t i
+    cdef unsigned char d
+    if m < 2 or m > 17 or p[m - 1] != 13:
+        return False
+    for i in range(m - 1):
+        d = HEX[p[i]]
+        if d == 0xFF:
+            return False
+        v = (v << 4) | d
+    out[0] = v
+    return True
+
+
+cdef class _Decoder:
+    """Chunk layer, sink buffers and feed()/end() bookkeeping."""
+
+    cdef bint _chunked
+    cdef int _cstate
+    cdef uint64_t _chunk_left
+    cdef bytearray _line
+    cdef int64_t _line_start
+    cdef Py_ssize_t _trailer_size
+    cdef int64_t _offset
+    cdef object _error
+    cdef bint _ended
+    cdef bint _finished
+    cdef bytearray _unused
+    # Sink mode (feed_into): one scratch bytearray per target, filled up to
+    # _olen[k]; _ocap is an upper bound of the payload of one call.
+    cdef bint _sink
+    cdef bytearray _out0
+    cdef bytearray _out1
+    cdef Py_ssize_t _olen0
+    cdef Py_ssize_t _olen1
+    cdef Py_ssize_t _ocap
+
+    def __init__(self, chunked):
+        self._chunked = bool(chunked)
+        self._cstate = C_SIZE if self._chunked else C_BODY
+        self._chunk_left = 0
+        self._line = bytearray()
+        self._line_start = 0
+        self._trailer_size = 0
+        self._offset = 0
+        self._error = None
+        self._ended = False
+        self._finished = False
+        self._unused = bytearray()
+        self._sink = False
+
+    @property
+    def finished(self):
+        """Chunked: the terminating chunk and trailers were consumed.  Else: end() was called."""
+        return self._finished
+
+    @property
+    def unused_data(self):
+        """Bytes received after the end of a chunked body (the next response's)."""
+        return bytes(self._unused)
+
+    @property
+    def offset(self):
+        """Input bytes consumed so far, chunk framing included."""
+        return self._offset
+
+    cdef int _payload(self, const unsigned char* buf, Py_ssize_t s, Py_ssize_t e,
+                      int64_t base, list items) except -1:
+        raise NotImplementedError
+
+    cdef object _mid_item(self):
+        raise NotImplementedError
+
+    # -- sink buffers ---------------------------------------------------------
+
+    @cython.final
+    cdef int _put(self, int k, const unsigned char* src, Py_ssize_t m) except -1:
+        cdef bytearray o
+        cdef Py_ssize_t used, need
+        if m <= 0:
+            return 0
+        if k == 0:
+            o = self._out0
+            used = self._olen0
+        else:
+            o = self._out1
+            used = self._olen1
+        need = used + m
+        if o is None:
+            o = PyByteArray_FromStringAndSize(NULL, self._ocap if self._ocap >= need else need)
+            if k == 0:
+                self._out0 = o
+            else:
+                self._out1 = o
+        elif need > PyByteArray_GET_SIZE(o):
+            # The scratch buffer is private (never exported), so it may move.
+            PyByteArray_Resize(o, self._ocap if self._ocap >= need else need)
+        memcpy(PyByteArray_AS_STRING(o) + used, src, <size_t>m)
+        if k == 0:
+            self._olen0 = need
+        else:
+            self._olen1 = need
+        return 0
+
+    @cython.final
+    cdef object _take_out(self, int k):
+        """The bytes gathered for target k in this call (None if none); reset for the next call.
+
+        The scratch buffers are reused from call to call (allocating a fresh
+        read-sized buffer per call costs page faults), and targets get an
+        immutable copy they may keep.  Buffers above 1 MiB are dropped, so a
+        single huge input does not pin its size in memory.
+        """
+        cdef bytearray o
+        cdef Py_ssize_t used
+        if k == 0:
+            o = self._out0
+            used = self._olen0
+            self._olen0 = 0
+        else:
+            o = self._out1
+            used = self._olen1
+            self._olen1 = 0
+        if o is None:
+            return None
+        result = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(o), used) if used else None
+        if PyByteArray_GET_SIZE(o) > (1 << 20):
+            if k == 0:
+                self._out0 = None
+            else:
+                self._out1 = None
+        return result
+
+    # -- driving --------------------------------------------------------------
+
+    cdef bint _check_start(self, object data) except -1:
+        """Raise if broken or ended; route data to unused_data once finished (returns False)."""
+        if self._error is not None:
+            raise _broken(self._error)
+        if self._ended:
+            raise LocalProtocolError("feed() called after end()")
+        if self._finished:
+            self._unused += bytes(memoryview(data))
+            return False
+        return True
+
+    cdef int _run(self, object data, list items) except -1:
+        cdef Py_buffer pb
+        try:
+            PyObject_GetBuffer(data, &pb, PyBUF_SIMPLE)
+        except BufferError:  # a non-contiguous memoryview
+            data = bytes(memoryview(data))
+            PyObject_GetBuffer(data, &pb, PyBUF_SIMPLE)
+        try:
+            if self._chunked:
+                self._dechunk(<const unsigned char*>pb.buf, pb.len, items)
+            else:
+                self._payload(<const unsigned char*>pb.buf, 0, pb.len, self._offset, items)
+                self._offset += pb.len
+        except RemoteProtocolError as exc:
+            exc.items = items
+            self._error = exc
+            raise
+        finally:
+            PyBuffer_Release(&pb)
+        return 0
+
+    @cython.final
+    cdef int _dechunk(self, const unsigned char* buf, Py_ssize_t n, list items) except -1:
+        cdef Py_ssize_t p = 0
+        cdef Py_ssize_t end, limit, lf, line_len
+        cdef const unsigned char* q
+        cdef int64_t base = self._offset
+        cdef int64_t line_off
+        cdef uint64_t size = 0
+        cdef int st
+        cdef bytearray line = self._line
+        try:
+            while p < n:
+                st = self._cstate
+                if st == C_DATA:
+                    if self._chunk_left <= <uint64_t>(n - p):
+                        end = p + <Py_ssize_t>self._chunk_left
+                        self._payload(buf, p, end, base, items)
+                        p = end
+                        self._chunk_left = 0
+                        if p + 2 <= n and buf[p] == 13 and buf[p + 1] == 10:
+                            p += 2
+                            self._cstate = C_SIZE
+                        else:
+                            self._cstate = C_CR
+                    else:
+                        self._payload(buf, p, n, base, items)
+                        self._chunk_left -= <uint64_t>(n - p)
+                        p = n
+                elif st == C_SIZE:
+                    line_len = PyByteArray_GET_SIZE(line)
+                    if line_len == 0:
+                        self._line_start = base + p
+                        limit = p + MAX_CHUNK_LINE
+                        if limit > n:
+                            limit = n
+                        q = <const unsigned char*>memchr(buf + p, 10, <size_t>(limit - p))
+                        if q == NULL:
+                            if n - p >= MAX_CHUNK_LINE:
+                                raise _chunk_line_too_long(base + p)
+                            ba_extend(line, buf + p, n - p)
+                            p = n
+                            continue
+                        lf = q - buf
+                        if not parse_hex_line(buf + p, lf - p, &size):
+                            size = _parse_chunk_size(buf[p:lf], base + p)
+                        p = lf + 1
+                    else:
+                        limit = p + MAX_CHUNK_LINE - line_len
+                        if limit > n:
+                            limit = n
+                        q = <const unsigned char*>memchr(buf + p, 10, <size_t>(limit - p))
+                        if q == NULL:
+                            if n - p >= MAX_CHUNK_LINE - line_len:
+                                raise _chunk_line_too_long(self._line_start)
+                            ba_extend(line, buf + p, n - p)
+                            p = n
+                            continue
+                        lf = q - buf
+                        ba_extend(line, buf + p, lf - p)
+                        p = lf + 1
+                        size = _parse_chunk_size(bytes(line), self._line_start)
+                        del line[:]
+                    if size:
+                        self._chunk_left = size
+                        self._cstate = C_DATA
+                    else:
+                        if self._mid_item() is not None:
+                            raise _body_ended_mid_frame(self._line_start)
+                        self._cstate = C_TRAILER
+                        self._trailer_size = 0
+                        self._line_start = base + p
+                elif st == C_CR or st == C_LF:
+                    if buf[p] != (13 if st == C_CR else 10):
+                        raise _missing_crlf(base + p)
+                    p += 1
+                    self._cstate = C_LF if st == C_CR else C_SIZE
+                elif st == C_TRAILER:
+                    limit = p + MAX_TRAILER - self._trailer_size
+                    if limit > n:
+                        limit = n
+                    q = <const unsigned char*>memchr(buf + p, 10, <size_t>(limit - p))
+                    if q == NULL:
+                        if n - p >= MAX_TRAILER - self._trailer_size:
+                            raise _trailer_too_large(self._line_start)
+                        ba_extend(line, buf + p, n - p)
+                        self._trailer_size += n - p
+                        p = n
+                        continue
+                    lf = q - buf
+                    ba_extend(line, buf + p, lf - p)
+                    self._trailer_size += lf + 1 - p
+                    line_len = PyByteArray_GET_SIZE(line)
+                    line_off = base + lf - line_len
+                    p = lf + 1
+                    if line_len == 0 or PyByteArray_AS_STRING(line)[line_len - 1] != 13:
+                        raise _bad_trailer(line_off)
+                    del line[:]
+                    if line_len == 1:
+                        self._cstate = C_DONE
+                        self._finished = True
+                        ba_extend(self._unused, buf + p, n - p)
+                        break
+                else:
+                    raise AssertionError(st)
+        finally:
+            self._offset = base + p
+        return 0
+
+    def end(self):
+        """The input is finished.  Raises RemoteProtocolError if it stopped mid-item."""
+        if self._error is not None:
+            raise _broken(self._error)
+        if self._ended:
+            return []
+        what = _chunk_state_what(self._cstate, self._chunk_left, len(self._line) > 0)
+        if what is None:
+            what = self._mid_item()
+        if what is not None:
+            exc = _truncated(self._offset, what)
+            exc.items = []
+            self._error = exc
+            raise exc
+        self._ended = True
+        self._finished = True
+        return []
+
+
+cdef class _FrameDecoder(_Decoder):
+
+    def feed_into(self, data, stdout, stderr):
+        """Decode ``data`` and write the payload to ``stdout``/``stderr``.
+
+        See the Python twin: one write per target per call, stdout first;
+        StreamErrors returned; every payload byte delivered exactly once.
+        """
+        cdef list items = []
+        if not self._check_start(data):
+            return items
+        self._ocap = memoryview(data).nbytes + self._part_len()
+        self._sink = True
+        try:
+            self._run(data, items)
+        finally:
+            self._sink = False
+            o0 = self._take_out(0)
+            o1 = self._take_out(1)
+            if o0 is not None:
+                _write_all(stdout, o0)
+            if o1 is not None:
+                _write_all(stderr, o1)
+        return items
+
+    cdef Py_ssize_t _part_len(self):
+        return 0
+
+
+@cython.final
+cdef class MultiplexedStreamDecoder(_FrameDecoder):
+    """Decode Docker's multiplexed stdout/stderr framing (non-TTY attach, exec, logs).
+
+    See ``protocol._stream_py.MultiplexedStreamDecoder``: same contract.
+    """
+
+    cdef uint64_t _max
+    cdef object _maxobj
+    cdef unsigned char _hdr[8]
+    cdef Py_ssize_t _hlen
+    cdef int64_t _hstart
+    cdef uint64_t _left
+    cdef int _kind
+    cdef bytearray _part
+
+    def __init__(self, chunked=False, max_frame_size=DEFAULT_MAX_SIZE):
+        _Decoder.__init__(self, chunked)
+        m = _check_limit(max_frame_size, "max_frame_size")
+        self._max = m if m < (1 << 62) else (1 << 62)
+        self._maxobj = m
+        self._hlen = 0
+        self._hstart = 0
+        self._left = 0
+        self._kind = 0
+        self._part = bytearray()
+
+    def feed(self, data):
+        """Decode ``data``; return the frames and stream errors it completed, in order."""
+        cdef list items = []
+        if not self._check_start(data):
+            return items
+        self._run(data, items)
+        return items
+
+    cdef Py_ssize_t _part_len(self):
+        return PyByteArray_GET_SIZE(self._part)
+
+    cdef object _mid_item(self):
+        return _frame_state_what(self._hlen, self._left)
+
+    cdef int _payload(self, const unsigned char* buf, Py_ssize_t s, Py_ssize_t e,
+                      int64_t base, list items) except -1:
+        cdef Py_ssize_t take
+        cdef const unsigned char* h
+        cdef int64_t hstart
+        cdef unsigned char t
+        cdef uint32_t size
+        cdef bytearray part
+        while s < e:
+            if self._left:
+                take = e - s
+                if self._left < <uint64_t>take:
+                    take = <Py_ssize_t>self._left
+                part = self._part
+                if self._sink and self._kind != 3:
+                    if PyByteArray_GET_SIZE(part):  # begun by feed()
+                        self._put(self._kind == 2, <const unsigned char*>PyByteArray_AS_STRING(part),
+                                  PyByteArray_GET_SIZE(part))
+                        del part[:]
+                    self._put(self._kind == 2, buf + s, take)
+                else:
+                    ba_extend(part, buf + s, take)
+                s += take
+                self._left -= <uint64_t>take
+                if not self._left:
+                    self._finish_frame(items)
+                continue
+            if self._hlen or e - s < 8:
+                if not self._hlen:
+                    self._hstart = base + s
+                take = 8 - self._hlen
+                if take > e - s:
+                    take = e - s
+                memcpy(self._hdr + self._hlen, buf + s, <size_t>take)
+                self._hlen += take
+                s += take
+                if self._hlen < 8:
+                    return 0
+                self._hlen = 0
+                h = self._hdr
+                hstart = self._hstart
+            else:
+                h = buf + s
+                hstart = base + s
+                s += 8
+            t = h[0]
+            if t > 3 or h[1] or h[2] or h[3]:
+                raise _bad_header(hstart, PyBytes_FromStringAndSize(<const char*>h, 8))
+            size = ((<uint32_t>h[4]) << 24) | ((<uint32_t>h[5]) << 16) | ((<uint32_t>h[6]) << 8) | h[7]
+            if size > self._max:
+                raise _frame_too_large(hstart, size, self._maxobj)
+            if not size:
+                continue
+            if <Py_ssize_t>size <= e - s:
+                # Whole frame here: the usual case.
+                if self._sink:
+                    if t != 3:
+                        self._put(t == 2, buf + s, size)
+                        s += size
+                        continue
+                elif t == 3:
+                    PyList_Append(items, _systemerr(PyBytes_FromStringAndSize(<const char*>buf + s, size)))
+                    s += size
+                    continue
+                else:
+                    PyList_Append(items, make_frame(STDERR if t == 2 else STDOUT,
+                                                    PyBytes_FromStringAndSize(<const char*>buf + s, size)))
+                    s += size
+                    continue
+            self._kind = t
+            self._left = size
+            self._hstart = hstart
+        return 0
+
+    cdef int _finish_frame(self, list items) except -1:
+        cdef bytearray part = self._part
+        if self._kind == 3:
+            PyList_Append(items, _systemerr(bytes(part)))
+        elif not self._sink:
+            PyList_Append(items, make_frame(STDERR if self._kind == 2 else STDOUT, bytes(part)))
+        else:
+            self._put(self._kind == 2, <const unsigned char*>PyByteArray_AS_STRING(part),
+                      PyByteArray_GET_SIZE(part))
+        del part[:]
+        return 0
+
+
+@cython.final
+cdef class RawStreamDecoder(_FrameDecoder):
+    """Decode a TTY (raw, unframed) stream: every payload byte is stdout.
+
+    See ``protocol._stream_py.RawStreamDecoder``: same contract.
+    """
+
+    def __init__(self, chunked=False):
+        _Decoder.__init__(self, chunked)
+
+    def feed(self, data):
+        """Decode ``data``; return ``[Frame(STDOUT, payload)]``, or ``[]`` without payload."""
+        cdef list items = []
+        cdef bytes b
+        if not self._check_start(data):
+            return items
+        if not self._chunked:
+            b = data if type(data) is bytes else bytes(memoryview(data))
+            self._offset += len(b)
+            if b:
+                items.append(make_frame(STDOUT, b))
+            return items
+        self._ocap = memoryview(data).nbytes
+        self._sink = True
+        try:
+            self._run(data, items)
+        except RemoteProtocolError as exc:
+            self._sink = False
+            o = self._take_out(0)
+            exc.items = [make_frame(STDOUT, o)] if o is not None else []
+            raise
+        finally:
+            self._sink = False
+        o = self._take_out(0)
+        if o is not None:
+            items.append(make_frame(STDOUT, o))
+        return items
+
+    cdef object _mid_item(self):
+        return None
+
+    cdef int _payload(self, const unsigned char* buf, Py_ssize_t s, Py_ssize_t e,
+                      int64_t base, list items) except -1:
+        self._put(0, buf + s, e - s)
+        return 0
+
+
+@cython.final
+cdef class JSONStreamDecoder(_Decoder):
+    """Split a JSON stream into messages and decode each as ``json.loads`` would.
+
+    See ``protocol._stream_py.JSONStreamDecoder``: same contract.
+    """
+
+    cdef Py_ssize_t _max
+    cdef object _maxobj
+    cdef int _jstate
+    cdef Py_ssize_t _depth
+    cdef bytearray _msg
+    cdef int64_t _mstart
+
+    def __init__(self, chunked=False, max_message_size=DEFAULT_MAX_SIZE):
+        _Decoder.__init__(self, chunked)
+        m = _check_limit(max_message_size, "max_message_size")
+        self._maxobj = m
+        self._max = m if m < LIMIT_CAP else LIMIT_CAP
+        self._jstate = J_TOP
+        self._depth = 0
+        self._msg = bytearray()
+        self._mstart = 0
+
+    def feed(self, data):
+        """Decode ``data``; return the messages it completed, in order."""
+        cdef list items = []
+        if not self._check_start(data):
+            return items
+        self._run(data, items)
+        return items
+
+    cdef object _decode(self, const char* p, Py_ssize_t m):
+        """protocol._stream_py._decode_json, reading the bytes in place."""
+        try:
+            text = PyUnicode_DecodeUTF8(p, m, "surrogatepass")
+            value, end = _scan_once(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            raise _json_failure(PyBytes_FromStringAndSize(p, m), self._mstart) from None
+        if end != len(text):
+            raise _json_failure(PyBytes_FromStringAndSize(p, m), self._mstart)
+        return value
+
+    cdef object _mid_item(self):
+        if self._jstate != J_TOP:
+            return _JSON_MID
+        return None
+
+    cdef int _payload(self, const unsigned char* buf, Py_ssize_t s, Py_ssize_t e,
+                      int64_t base, list items) except -1:
+        cdef int state = self._jstate
+        cdef Py_ssize_t depth = self._depth
+        cdef bytearray msg = self._msg
+        cdef Py_ssize_t mbegin = s
+        cdef Py_ssize_t lim
+        cdef Py_ssize_t room
+        cdef unsigned char c
+        cdef bint done
+        room = self._max - PyByteArray_GET_SIZE(msg)
+        lim = e if e - s <= room else s + room
+        try:
+            while True:
+                if state == J_TOP:
+                    while s < e:
+                        c = buf[s]
+                        if c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09 or c == 0x1E:
+                            s += 1
+                        else:
+                            break
+                    if s >= e:
+                        return 0
+                    if c != 0x7B and c != 0x5B:
+                        raise _json_garbage(base + s, c)
+                    self._mstart = base + s
+                    mbegin = s
+                    lim = e if e - s <= self._max else s + self._max
+                    if s >= lim:
+                        raise _json_too_large(self._mstart, self._maxobj)
+                    s += 1
+                    depth = 1
+                    state = J_IN
+                elif state == J_IN:
+                    done = False
+                    while s < lim:
+                        c = buf[s]
+                        s += 1
+                        if c == 0x22:
+                            state = J_STR
+                            break
+                        elif c == 0x7B or c == 0x5B:
+                            depth += 1
+                        elif c == 0x7D or c == 0x5D:
+                            depth -= 1
+                            if depth == 0:
+                                done = True
+                                break
+                    if done:
+                        if PyByteArray_GET_SIZE(msg):
+                            ba_extend(msg, buf + mbegin, s - mbegin)
+                            value = self._decode(<const char*>PyByteArray_AS_STRING(msg),
+                                                 PyByteArray_GET_SIZE(msg))
+                            del msg[:]
+                        else:
+                            value = self._decode(<const char*>buf + mbegin, s - mbegin)
+                        if type(value) is dict and ("error" in value or "errorDetail" in value):
+                            value = _json_error(value)
+                        PyList_Append(items, value)
+                        state = J_TOP
+                    elif state != J_STR:
+                        break  # s == lim inside the message
+                elif state == J_STR:
+                    while s < lim:
+                        c = buf[s]
+                        if c == 0x22 or c == 0x5C:
+                            break
+                        s += 1
+                    if s >= lim:
+                        break
+                    state = J_IN if c == 0x22 else J_ESC
+                    s += 1
+                else:  # J_ESC: skip the escaped byte
+                    if s >= lim:
+                        break
+                    s += 1
+                    state = J_STR
+            # Inside a message at the end of the scannable range.
+            if lim < e:
+                raise _json_too_large(self._mstart, self._maxobj)
+            ba_extend(msg, buf + mbegin, e - mbegin)
+        finally:
+            self._jstate = state
+            self._depth = depth
+        return 0
