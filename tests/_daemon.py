@@ -7,6 +7,12 @@ which re-exports the fixtures and the collection hook below.
   ``.ci/dockerd start``, or ``$PROTOCOL_TEST_DOCKER_HOST`` as is when set.  If
   the daemon cannot be started the tests are skipped, or failed when ``$CI``
   is ``true``/``1``.
+* ``docker_tls`` (session): a :class:`DockerTLS` for the same daemon's
+  TCP+TLS endpoint (``https://127.0.0.1:PORT``, client certificate required)
+  and the CA / client certificate / key paths.  With ``$PROTOCOL_TEST_DOCKER_HOST``
+  set it comes from ``$PROTOCOL_TEST_DOCKER_TLS_HOST`` and
+  ``$PROTOCOL_TEST_DOCKER_TLS_CERT_PATH`` (a folder with ``ca.pem``,
+  ``cert.pem``, ``key.pem``), and the tests using it are skipped without them.
 * ``test_image``: name of the busybox test image built by ``.ci/dockerd``.
 * ``docker_cleanup``: a list; container ids/names appended to it are force
   removed after the test.
@@ -22,9 +28,11 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import subprocess
 import urllib.parse
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,8 +42,10 @@ __all__ = [
     "DOCKERD_SCRIPT",
     "REPO_ROOT",
     "TEST_IMAGE",
+    "DockerTLS",
     "docker_cleanup",
     "docker_host",
+    "docker_tls",
     "docker_request",
     "docker_request_json",
     "pytest_collection_modifyitems",
@@ -47,6 +57,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERD_SCRIPT = REPO_ROOT / ".ci" / "dockerd"
 TEST_IMAGE = "docker-protocol/busybox:latest"
 HOST_ENV = "PROTOCOL_TEST_DOCKER_HOST"
+TLS_HOST_ENV = "PROTOCOL_TEST_DOCKER_TLS_HOST"
+TLS_CERT_PATH_ENV = "PROTOCOL_TEST_DOCKER_TLS_CERT_PATH"
 START_TIMEOUT = 900  # seconds; a cold start may include apt-get install
 
 
@@ -167,6 +179,63 @@ def docker_host() -> str:
     if not host:
         _unavailable(f"{DOCKERD_SCRIPT} host printed nothing")
     return host
+
+
+@dataclass(frozen=True)
+class DockerTLS:
+    """The daemon's TCP+TLS endpoint and the client material to reach it."""
+
+    host: str  # https://127.0.0.1:PORT
+    cert_path: Path  # what DOCKER_CERT_PATH would be
+    ca: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def from_cert_path(cls, host: str, cert_path: str | os.PathLike[str]) -> DockerTLS:
+        folder = Path(cert_path)
+        return cls(host, folder, folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+
+    def ssl_context(self, client_cert: bool = True) -> ssl.SSLContext:
+        """A client context trusting our CA; with the client certificate unless told not to."""
+        ctx = ssl.create_default_context(cafile=str(self.ca))
+        if client_cert:
+            ctx.load_cert_chain(str(self.cert), str(self.key))
+        return ctx
+
+
+def _https_host(host: str) -> str:
+    parsed = urllib.parse.urlsplit(host)
+    if parsed.scheme == "tcp":  # DOCKER_HOST spelling of the same endpoint
+        return urllib.parse.urlunsplit(parsed._replace(scheme="https"))
+    return host
+
+
+@pytest.fixture(scope="session")
+def docker_tls(docker_host: str) -> DockerTLS:
+    """TCP+TLS endpoint (client certificate required) of the test daemon."""
+    if os.environ.get(HOST_ENV):
+        host, path = os.environ.get(TLS_HOST_ENV), os.environ.get(TLS_CERT_PATH_ENV)
+        if not (host and path):
+            pytest.skip(f"{HOST_ENV} is set but not both {TLS_HOST_ENV} and {TLS_CERT_PATH_ENV}")
+        tls = DockerTLS.from_cert_path(_https_host(host), path)
+        missing = [str(p) for p in (tls.ca, tls.cert, tls.key) if not p.is_file()]
+        if missing:
+            pytest.fail(f"{TLS_CERT_PATH_ENV}: missing {', '.join(missing)}", pytrace=False)
+        return tls
+    # docker_host has run `.ci/dockerd start`, which serves TLS as well.
+    try:
+        host = _run_script("tls-host", timeout=30).stdout.strip()
+        path = _run_script("cert-path", timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        _unavailable(f"{DOCKERD_SCRIPT} tls-host/cert-path: {exc}")
+    if not (host and path):
+        _unavailable(f"{DOCKERD_SCRIPT} tls-host/cert-path printed nothing")
+    tls = DockerTLS.from_cert_path(host, path)
+    unreadable = [str(p) for p in (tls.ca, tls.cert, tls.key) if not os.access(p, os.R_OK)]
+    if unreadable:
+        _unavailable(f"TLS client material missing or unreadable: {', '.join(unreadable)}")
+    return tls
 
 
 @pytest.fixture(scope="session")

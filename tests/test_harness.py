@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import ssl
 import subprocess
 import time
 import urllib.parse
@@ -13,6 +15,7 @@ from _daemon import (
     DOCKERD_SCRIPT,
     HOST_ENV,
     REPO_ROOT,
+    DockerTLS,
     docker_request,
     docker_request_json,
     remove_containers,
@@ -115,3 +118,72 @@ def test_not_the_system_socket(docker_host: str) -> None:
     system = {os.path.realpath(p) for p in ("/var/run/docker.sock", "/run/docker.sock")}
     assert path not in system
     assert len(path.encode()) < 108  # fits in sockaddr_un.sun_path
+
+
+# ---------------------------------------------------------------------------
+# TCP+TLS endpoint (stdlib ssl + http.client only, never the package under test)
+
+
+def _tls_get(tls: DockerTLS, path: str, context: ssl.SSLContext) -> tuple[int, bytes]:
+    parsed = urllib.parse.urlsplit(tls.host)
+    assert parsed.scheme == "https" and parsed.hostname and parsed.port
+    conn = http.client.HTTPSConnection(parsed.hostname, parsed.port, context=context, timeout=10)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def test_tls_ping_with_client_certificate(docker_tls: DockerTLS) -> None:
+    assert _tls_get(docker_tls, "/_ping", docker_tls.ssl_context()) == (200, b"OK")
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_tls_refuses_client_without_certificate(docker_tls: DockerTLS, version: ssl.TLSVersion) -> None:
+    # TLS 1.2 fails the handshake; with TLS 1.3 the client may finish its side
+    # first and see the daemon's alert (or a closed connection) on reading.
+    context = docker_tls.ssl_context(client_cert=False)
+    context.minimum_version = context.maximum_version = version
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        _tls_get(docker_tls, "/_ping", context)
+
+
+@private_daemon_only
+def test_tls_listens_on_loopback_only(docker_tls: DockerTLS) -> None:
+    port = urllib.parse.urlsplit(docker_tls.host).port
+    assert port is not None
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except FileNotFoundError:
+            continue
+        for row in rows:
+            local, state = row[1], row[3]
+            addr, _, hexport = local.rpartition(":")
+            if state == "0A" and int(hexport, 16) == port:  # 0A = LISTEN
+                listening.append(addr)
+    assert listening == ["0100007F"]  # 127.0.0.1, little-endian hex
+
+
+@private_daemon_only
+def test_tls_env_cert_path_and_host(docker_tls: DockerTLS) -> None:
+    def run(*args: str) -> str:
+        proc = subprocess.run([str(DOCKERD_SCRIPT), *args], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    port = urllib.parse.urlsplit(docker_tls.host).port
+    assert docker_tls.host == f"https://127.0.0.1:{port}"
+    assert run("tls-host").strip() == docker_tls.host
+    assert run("cert-path").strip() == str(docker_tls.cert_path)
+    assert run("tls-env").splitlines() == [
+        f"export DOCKER_HOST=tcp://127.0.0.1:{port}",
+        "export DOCKER_TLS_VERIFY=1",
+        f"export DOCKER_CERT_PATH={docker_tls.cert_path}",
+    ]
+    for name in ("ca.pem", "cert.pem", "key.pem", "server-cert.pem", "server-key.pem"):
+        assert (docker_tls.cert_path / name).is_file(), name
