@@ -122,11 +122,14 @@ def test_attach_tty_detach_keys(client, docker_cleanup, test_image):
                                   HostConfig={"NetworkMode": "none"})["Id"]
     docker_cleanup.append(cid)
     client.start_container(cid)
+    out = b""
     with client.attach(cid, stdin=True, detach_keys="ctrl-x") as session:
         session.write(b"hi\n")
-        session.write(b"\x18")  # ctrl-x: the daemon detaches us
-        out = b"".join(f.data for f in session)
-    assert b"hi" in out
+        for frame in session:  # ends when the daemon detaches us
+            out += frame.data
+            if b"hi\r\n" in out:
+                session.write(b"\x18")  # ctrl-x, once the echo proves we are attached
+    assert b"hi\r\n" in out
     assert client.inspect_container(cid)["State"]["Running"] is True  # still running after detach
 
 

@@ -118,10 +118,11 @@ class StreamingResponse:
 
     def __iter__(self) -> Iterator[ReceivedEvent]:
         for batch in self.read_batches():
-            for ev in batch:
-                if isinstance(ev, (EndOfMessage, ConnectionClosed)):
-                    continue
-                yield ev
+            # EndOfMessage / ConnectionClosed only ever end a batch: trim them
+            # there instead of testing every frame on the hot path.
+            while batch and isinstance(batch[-1], (EndOfMessage, ConnectionClosed)):
+                batch.pop()
+            yield from batch
 
     def items(self) -> Iterator[Any]:
         """Like iteration, but :class:`Data` events give their bytes."""
