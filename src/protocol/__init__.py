@@ -25,6 +25,7 @@ from ._errors import (
     ServerError,
     TransportError,
     Unauthorized,
+    UnsupportedVersion,
     VersionError,
 )
 from ._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
@@ -89,6 +90,7 @@ __all__ = [
     "TLSConfig",
     "TransportError",
     "Unauthorized",
+    "UnsupportedVersion",
     "VersionError",
     "VersionRange",
     "choose_version",

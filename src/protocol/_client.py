@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, Union
 
 from ._connection import Connection, ConnectionState, ReceivedEvent
-from ._errors import ContainerNotRunning, LocalProtocolError, ProtocolError, RemoteProtocolError, TransportError, VersionError
+from ._errors import ContainerNotRunning, LocalProtocolError, UnsupportedVersion, ProtocolError, RemoteProtocolError, TransportError, VersionError
 from ._events import ConnectionClosed, Data, EndOfMessage, Frame, Response, Stream, StreamError
 from ._negotiation import (
     VersionRange,
@@ -479,9 +479,7 @@ class Client:
 
     def _require(self, version: str, what: str) -> None:
         if self.api_version < APIVersion(version):
-            raise LocalProtocolError(
-                f"{what} needs API >= {version}; this connection speaks {self.api_version}"
-            )
+            raise UnsupportedVersion(what, self.api_version, minimum=APIVersion(version))
 
     def attach(
         self,

@@ -36,6 +36,7 @@ __all__ = [
     "TransportError",
     "OutputLimitExceeded",
     "ContainerNotRunning",
+    "UnsupportedVersion",
 ]
 
 
@@ -82,6 +83,29 @@ class OutputLimitExceeded(LocalProtocolError):
         self.limit = limit
         self.stdout = stdout
         self.stderr = stderr
+
+
+class UnsupportedVersion(LocalProtocolError):
+    """An endpoint or parameter used outside the API versions that have it.
+
+    Raised before anything is sent, e.g. "platform needs API >= 1.32; the
+    daemon speaks 1.30".  ``feature`` names the endpoint or parameter,
+    ``minimum``/``maximum`` bound the versions that have it (either may be
+    None), ``version`` is the version in use.
+    """
+
+    def __init__(self, feature: str, version: Any, minimum: Any = None, maximum: Any = None) -> None:
+        if minimum is not None and version < minimum:
+            why = f"needs API >= {minimum}"
+        elif maximum is not None:
+            why = f"was removed after API {maximum}"
+        else:
+            why = "is not available"
+        super().__init__(f"{feature} {why}; the daemon speaks {version}")
+        self.feature = feature
+        self.version = version
+        self.minimum = minimum
+        self.maximum = maximum
 
 
 class ContainerNotRunning(LocalProtocolError):
