@@ -1,4 +1,6 @@
-"""Shared fixtures: both twins of the stream layer, and the private dockerd."""
+"""Shared fixtures: both twins of the stream layer, the private dockerd, and
+the registry / swarm-daemon infrastructure."""
 
-from _daemon import *  # noqa: F401,F403  (docker_host, test_image, docker_cleanup, hooks)
+from _daemon import *  # noqa: F401,F403  (docker_host, docker_tls, test_image, docker_cleanup, hooks)
+from _infra import *  # noqa: F401,F403  (registry, swarm_daemon)
 from _twins import twin  # noqa: F401
