@@ -10,6 +10,7 @@ its output keeps flowing, resize, and waiting for the exit code.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -112,8 +113,8 @@ class Session:
                 yield items
 
     def __iter__(self) -> Iterator[Any]:
-        for batch in self.read_batches():
-            yield from batch
+        # One Python frame resumed per socket read, not per item.
+        return itertools.chain.from_iterable(self.read_batches())
 
     def copy_to(self, stdout: Any, stderr: Any) -> list[StreamError]:
         """Write all output to two targets until EOF (the sink form).
