@@ -78,3 +78,12 @@ def test_client_example(docker_host, monkeypatch):
     printed = run_block(block_with("client.logs(c[\"Id\"])"))
     assert printed[:2] == ["1.41", "OK"]
     assert sorted(printed[2:]) == ["STDERR b'err\\n'", "STDOUT b'out\\n'"]
+
+
+def test_endpoint_table_is_generated():
+    from protocol._endpoints import endpoint_table_markdown
+
+    text = README.read_text()
+    start = text.index("<!-- endpoints:start -->\n") + len("<!-- endpoints:start -->\n")
+    end = text.index("<!-- endpoints:end -->")
+    assert text[start:end] == endpoint_table_markdown()

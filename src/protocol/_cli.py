@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ._client import Client
+from ._endpoints import endpoint_table_markdown
 from ._errors import APIError, ProtocolError, TransportError
 from ._events import Frame, Stream, StreamError
 from ._request import Request, ResponseKind
@@ -140,12 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--image", default=DEMO_IMAGE)
     for name in ("ping", "version", "info", "ps", "images"):
         sub.add_parser(name)
+    sub.add_parser("endpoints", help="print the endpoint table (Markdown) with API version ranges")
     logs = sub.add_parser("logs", help="stream a container's logs (stdout to stdout, stderr to stderr)")
     logs.add_argument("container")
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("-t", "--timestamps", action="store_true")
     logs.add_argument("--tail")
     args = parser.parse_args(argv)
+    if args.command == "endpoints":
+        # No daemon needed: the table is data.
+        sys.stdout.write(endpoint_table_markdown())
+        return 0
     try:
         with Client(args.host, version=args.api_version) as client:
             if args.command == "demo":

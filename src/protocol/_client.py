@@ -8,6 +8,7 @@ the socket into one reusable buffer, hand the whole read to the
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -26,7 +27,10 @@ from ._negotiation import (
     version_request,
 )
 from ._request import Request, ResponseKind
-from ._responses import error_from_response
+from ._responses import error_from_response, error_from_stream
+from ._auth import encode_registry_auth, encode_registry_config
+from ._build_context import tar_context, tar_from_fileobj
+from ._endpoints import build_request, endpoint, parse_v1_0_progress
 from ._session import ExecResult, Session, start_session
 from ._transport import HostConfig, Pool, SocketStream, TLSConfig, host_from_env, parse_host
 from ._transport import write_to as _write_to
@@ -59,6 +63,7 @@ class StreamingResponse:
         self._stream: SocketStream | None = stream
         self._conn = conn
         self.response = response
+        self.request = conn.request
         self._pending = pending
         self._done = False
         if self._ended(pending):
@@ -347,6 +352,173 @@ class Client:
                 resp.read()
             return None
         return self.request_json(request)
+
+    # -- the whole API, from the endpoint table ----------------------------
+
+    def call(self, name: str, /, *, auth: Any = None, **kwargs: Any) -> Any:
+        """Call any endpoint of the table by name at the negotiated version.
+
+        ``name`` is a table name such as ``"containers.list"`` or
+        ``"images.push"`` (see the README's endpoint table); keyword
+        arguments are its path and query parameters by Python name, plus
+        ``json=``/``body=``/``headers=``.  ``auth`` (an :class:`AuthConfig`
+        or a dict) is sent the way the version wants it (``X-Registry-Auth``,
+        or the v1.2-1.4 push body).  An endpoint or parameter the version
+        does not have raises :class:`UnsupportedVersion` before anything is
+        sent.
+
+        The result follows the endpoint's response kind: JSON -> the decoded
+        value; EMPTY -> None; TEXT -> str, or for v1.0's plain-text progress
+        the list of progress messages later versions send as JSON;
+        JSON_STREAM, STREAM and BINARY -> a :class:`StreamingResponse`
+        (iterate it, or ``read()``); HIJACK -> a :class:`Session`.
+        """
+        version = self.api_version
+        ep = endpoint(name, version)  # UnsupportedVersion when no variant covers it
+        if ep.upgrade_protocol is not None:
+            raise LocalProtocolError(
+                f"{name} switches the connection to {ep.upgrade_protocol}, which this client "
+                "does not speak; build_request() gives the request for a client that does"
+                + (" (or use Client.attach)" if name == "containers.attach_ws" else "")
+            )
+        if auth is not None:
+            kwargs["registry_auth"] = encode_registry_auth(auth)
+        if ep.response in (ResponseKind.STREAM, ResponseKind.HIJACK) and kwargs.get("tty") is None:
+            kwargs["tty"] = self._output_tty(name, kwargs)
+        request = build_request(name, version, **kwargs)
+        if request.kind is ResponseKind.HIJACK:
+            if name.startswith("exec."):
+                return start_session(self, request, exec_id=kwargs.get("id"))
+            return start_session(self, request, container=kwargs.get("id"))
+        resp = self.send(request)
+        if request.method == "HEAD":
+            # A HEAD answer is all headers (archive stat, ping): give the head.
+            with resp:
+                resp.read()
+            return resp.response
+        if request.kind is ResponseKind.JSON:
+            with resp:
+                body = resp.read()
+            if not body.strip():
+                return None
+            try:
+                return json.loads(body)
+            except ValueError:
+                raise RemoteProtocolError(
+                    f"{request.method} {request.path}: the daemon's answer is not JSON: {body[:200]!r}"
+                ) from None
+        if request.kind is ResponseKind.EMPTY:
+            with resp:
+                resp.read()
+            return None
+        if request.kind is ResponseKind.TEXT:
+            with resp:
+                text = resp.read().decode("utf-8", errors="replace")
+            if ep.text_progress:
+                return parse_v1_0_progress(text)
+            return text
+        return resp
+
+    def _output_tty(self, name: str, kwargs: Mapping[str, Any]) -> bool | None:
+        """The TTY setting behind a logs/attach stream when the daemon will not say it."""
+        if self.api_version >= APIVersion("1.42"):
+            return None
+        ident = kwargs.get("id")
+        if name == "exec.start":
+            # The start body says it ({"Detach": false, "Tty": true}).
+            body = kwargs.get("json")
+            if isinstance(body, Mapping) and "Tty" in body:
+                return bool(body["Tty"])
+            if isinstance(ident, str):
+                return bool(self.inspect_exec(ident).get("ProcessConfig", {}).get("tty"))
+            return None
+        if not isinstance(ident, str):
+            return None
+        if name.startswith("containers."):
+            return bool(self.inspect_container(ident).get("Config", {}).get("Tty"))
+        if name == "services.logs":
+            spec = self.call("services.inspect", id=ident).get("Spec", {})
+            return bool(spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("TTY"))
+        if name == "tasks.logs":
+            spec = self.call("tasks.inspect", id=ident).get("Spec", {})
+            return bool(spec.get("ContainerSpec", {}).get("TTY"))
+        return None
+
+    def archive_stat(self, container: str, path: str) -> Any:
+        """``HEAD /containers/{id}/archive`` (API >= 1.20): the path's stat
+        (name, size, mode, mtime, linkTarget) from ``X-Docker-Container-Path-Stat``."""
+        head = self.call("containers.archive_info", id=container, path=path)
+        value = head.header(b"x-docker-container-path-stat")
+        if value is None:
+            raise RemoteProtocolError("the daemon sent no X-Docker-Container-Path-Stat header")
+        try:
+            return json.loads(base64.b64decode(value))
+        except ValueError:
+            raise RemoteProtocolError(f"undecodable X-Docker-Container-Path-Stat: {value[:100]!r}") from None
+
+    # -- registry and build progress -------------------------------------
+
+    def progress(self, resp: StreamingResponse) -> list[Any]:
+        """Consume a JSON progress stream; raise its in-band error as a typed exception.
+
+        Returns the messages (dicts) before the end.  An ``error`` /
+        ``errorDetail`` message raises :class:`Unauthorized` for registry
+        refusals, else :class:`APIError`, carrying the message.
+        """
+        messages: list[Any] = []
+        with resp:
+            for item in resp:
+                if isinstance(item, StreamError):
+                    raise error_from_stream(item, resp.request, resp.status)
+                messages.append(item)
+        return messages
+
+    def pull(self, image: str, tag: str | None = None, *, auth: Any = None,
+             platform: str | None = None) -> list[Any]:
+        """``POST /images/create?fromImage=``: pull, returning the progress messages."""
+        if tag is None and ":" in image.rsplit("/", 1)[-1] and "@" not in image:
+            image, tag = image.rsplit(":", 1)
+        result = self.call("images.create", from_image=image, tag=tag, platform=platform, auth=auth)
+        return result if isinstance(result, list) else self.progress(result)
+
+    def push(self, image: str, tag: str | None = None, *, auth: Any = None) -> list[Any]:
+        """``POST /images/{name}/push``: push, returning the progress messages."""
+        if tag is None and ":" in image.rsplit("/", 1)[-1]:
+            image, tag = image.rsplit(":", 1)
+        result = self.call("images.push", name=image, tag=tag, auth=auth)
+        return result if isinstance(result, list) else self.progress(result)
+
+    def build(
+        self,
+        path: str | None = None,
+        *,
+        fileobj: Any = None,
+        tag: str | list[str] | None = None,
+        dockerfile: str | None = None,
+        auth_configs: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> list[Any]:
+        """``POST /build`` from a directory (streamed as a tar honouring
+        ``.dockerignore``, never written to disk or held in memory whole) or
+        from a caller-given tar ``fileobj``.  Returns the progress messages;
+        an in-band build error raises :class:`APIError`."""
+        if (path is None) == (fileobj is None):
+            raise LocalProtocolError("build() takes a context directory or a tar fileobj, not both")
+        if path is not None:
+            body = tar_context(path, dockerfile=dockerfile or "Dockerfile")
+        else:
+            body = tar_from_fileobj(fileobj)
+        kwargs: dict[str, Any] = dict(params)
+        if tag is not None:
+            kwargs["t"] = tag
+        if dockerfile is not None:
+            kwargs["dockerfile"] = dockerfile
+        if auth_configs is not None:
+            kwargs["registry_config"] = encode_registry_config(auth_configs, api_version=self.api_version)
+        result = self.call("images.build", body=body, **kwargs)
+        if isinstance(result, str):  # before API 1.8 the build log is plain text
+            return [{"stream": line} for line in result.splitlines(keepends=True)]
+        return self.progress(result)
 
     # -- system ------------------------------------------------------------
 

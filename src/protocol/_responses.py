@@ -24,11 +24,19 @@ from ._errors import (
     Unauthorized,
     VersionError,
 )
-from ._events import Response
+from ._events import Response, StreamError
 from ._request import Request
 from ._version import APIVersion
 
-__all__ = ["error_from_response", "decode_error_message", "parse_version_error"]
+__all__ = ["error_from_response", "decode_error_message", "parse_version_error", "error_from_stream"]
+
+# Registry refusals keep their meaning whatever status carries them: pull
+# answers 500 "unauthorized: authentication required", push reports it
+# in-band under a 200 (seen on Docker 20.10 with a registry using htpasswd).
+_UNAUTHORIZED_RE = re.compile(
+    r"unauthorized|authentication required|no basic auth credentials|denied: requested access",
+    re.IGNORECASE,
+)
 
 _BY_STATUS: dict[int, type[APIError]] = {
     304: NotModified,
@@ -105,11 +113,19 @@ def error_from_response(
             server_version=server,
             too_new=too_new,
         )
-    if status == 404 and not body.strip() and request is not None and request.version is not None:
+    api = response.header(b"api-version")
+    if (
+        status == 404
+        and not body.strip()
+        and request is not None
+        and request.version is not None
+        # HEAD answers never have a body, and a daemon that sends Api-Version
+        # (API >= 1.25) explains version refusals in words.
+        and request.method != "HEAD"
+        and not api
+    ):
         # Docker 0.3.3-0.7.x answered a too-new versioned path with a bare
         # 404 and no body; every later daemon explains its 404s.
-        api = response.header(b"api-version")
-        server = APIVersion(api.decode("ascii")) if api else None
         return VersionError(
             status,
             f"404 with an empty body for API version {request.version}: the daemon "
@@ -117,12 +133,27 @@ def error_from_response(
             request,
             response.headers,
             client_version=request.version,
-            server_version=server,
+            server_version=None,
             too_new=True,
         )
     cls = _BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else APIError
+    if status >= 400 and _UNAUTHORIZED_RE.search(message):
+        cls = Unauthorized
     if not message:
         message = response.reason.decode("latin-1") or f"HTTP {status}"
     return cls(status, message, request, response.headers)
+
+
+def error_from_stream(item: StreamError, request: Request | None = None, status: int = 200) -> APIError:
+    """The exception for an in-band error of a JSON stream (pull, push, build, load).
+
+    The HTTP status was a success, so the class comes from the message:
+    registry refusals are :class:`Unauthorized`, others plain :class:`APIError`.
+    ``status`` stays the HTTP status that carried the stream.
+    """
+    cls: type[APIError] = Unauthorized if _UNAUTHORIZED_RE.search(item.message) else APIError
+    exc = cls(status, item.message, request)
+    exc.stream_error = item  # type: ignore[attr-defined]
+    return exc

@@ -289,10 +289,18 @@ class TLSStream(SocketStream):
     def shutdown_write(self) -> None:
         try:
             with self._lock:
+                # unwrap() calls SSL_shutdown a second time to wait for the
+                # daemon's close_notify, and that call reads and DISCARDS
+                # application data already in the incoming BIO (output the
+                # reader thread has received but not decrypted yet).  So the
+                # pending bytes are taken out first and put back after.
+                pending = self._in.read()
                 try:
                     self._obj.unwrap()
                 except ssl.SSLWantReadError:
                     pass  # close_notify is queued; the daemon's comes later
+                if pending:
+                    self._in.write(pending)
             self._flush()
         except (ssl.SSLError, OSError) as exc:
             raise TransportError(f"half-close failed: {exc}") from None
