@@ -367,3 +367,27 @@ def test_swarm_endpoints_on_a_daemon_not_in_a_swarm(client):
         with pytest.raises(ServerError) as info:
             client.call(name)
         assert info.value.status == 503 and "not a swarm manager" in info.value.message, name
+
+
+def test_push_and_pull_with_the_docker_cli_config(client, registry, test_image, pushed_ref, tmp_path, monkeypatch):
+    # auth=True reads credentials the way the docker CLI does: here from a
+    # config.json with an "auths" entry (base64 "user:password").
+    repo, tag = pushed_ref
+    import base64
+    import json
+
+    config = {"auths": {registry.host: {"auth": base64.b64encode(
+        f"{registry.username}:{registry.password}".encode()).decode()}}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    client.call("images.tag", name=test_image, repo=repo, tag=tag)
+    messages = client.push(f"{repo}:{tag}", auth=True)
+    assert any("aux" in m for m in messages)
+    client.call("images.remove", name=f"{repo}:{tag}")
+    client.pull(f"{repo}:{tag}", auth=True)
+    assert client.call("images.inspect", name=f"{repo}:{tag}")["Id"]
+    # A config without this registry: no credentials, and the registry says no.
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {}}))
+    client.call("images.remove", name=f"{repo}:{tag}")
+    with pytest.raises(Unauthorized):
+        client.pull(f"{repo}:{tag}", auth=True)

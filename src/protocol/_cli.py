@@ -20,7 +20,8 @@ from typing import Any
 from ._client import Client
 from ._endpoints import endpoint_table_markdown
 from ._errors import APIError, ProtocolError, TransportError
-from ._events import Frame, Stream, StreamError
+from ._events import Stream, StreamError
+from ._stream import Frame  # the active twin's class: the items are its instances
 from ._request import Request, ResponseKind
 
 DEMO_IMAGE = "docker-protocol/busybox:latest"

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, Union
 
 from ._connection import Connection, ConnectionState, ReceivedEvent
 from ._errors import ContainerNotRunning, LocalProtocolError, UnsupportedVersion, ProtocolError, RemoteProtocolError, TransportError, VersionError
-from ._events import ConnectionClosed, Data, EndOfMessage, Frame, Response, Stream, StreamError
+from ._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
 from ._negotiation import (
     VersionRange,
     choose_version,
@@ -28,7 +28,7 @@ from ._negotiation import (
 )
 from ._request import Request, ResponseKind
 from ._responses import error_from_response, error_from_stream
-from ._auth import encode_registry_auth, encode_registry_config
+from ._auth import DockerConfig, encode_registry_auth, encode_registry_config, registry_for_image
 from ._build_context import tar_context, tar_from_fileobj
 from ._endpoints import build_request, endpoint, parse_v1_0_progress
 from ._session import ExecResult, Session, start_session
@@ -473,18 +473,33 @@ class Client:
                 messages.append(item)
         return messages
 
+    @staticmethod
+    def _auth_for(image: str, auth: Any) -> Any:
+        """``auth=True``: the credentials the docker CLI would use for the
+        image's registry (``~/.docker/config.json`` or ``$DOCKER_CONFIG``,
+        with its credential store or helpers)."""
+        if auth is True:
+            return DockerConfig.load().credentials_for(registry_for_image(image))
+        return auth
+
     def pull(self, image: str, tag: str | None = None, *, auth: Any = None,
              platform: str | None = None) -> list[Any]:
-        """``POST /images/create?fromImage=``: pull, returning the progress messages."""
+        """``POST /images/create?fromImage=``: pull, returning the progress messages.
+
+        ``auth`` is an :class:`AuthConfig` or dict, or ``True`` to use the
+        docker CLI's configuration for the image's registry."""
         if tag is None and ":" in image.rsplit("/", 1)[-1] and "@" not in image:
             image, tag = image.rsplit(":", 1)
+        auth = self._auth_for(image, auth)
         result = self.call("images.create", from_image=image, tag=tag, platform=platform, auth=auth)
         return result if isinstance(result, list) else self.progress(result)
 
     def push(self, image: str, tag: str | None = None, *, auth: Any = None) -> list[Any]:
-        """``POST /images/{name}/push``: push, returning the progress messages."""
+        """``POST /images/{name}/push``: push, returning the progress messages
+        (``auth`` as for :meth:`pull`)."""
         if tag is None and ":" in image.rsplit("/", 1)[-1]:
             image, tag = image.rsplit(":", 1)
+        auth = self._auth_for(image, auth)
         result = self.call("images.push", name=image, tag=tag, auth=auth)
         return result if isinstance(result, list) else self.progress(result)
 
