@@ -41,6 +41,20 @@ __all__ = ["Client", "StreamingResponse", "Session", "ExecResult"]
 Sink = Union[int, BinaryIO, Any]
 
 
+def _read_json(resp: StreamingResponse, request: Request) -> Any:
+    """The decoded JSON body of an answered request (None for an empty body)."""
+    with resp:
+        body = resp.read()
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise RemoteProtocolError(
+            f"{request.method} {request.path}: the daemon's answer is not JSON: {body[:200]!r}"
+        ) from None
+
+
 class StreamingResponse:
     """An answered request whose body is read on demand.
 
@@ -334,16 +348,7 @@ class Client:
 
     def request_json(self, request: Request) -> Any:
         """Send and decode a JSON answer (None for an empty body)."""
-        with self.send(request) as resp:
-            body = resp.read()
-        if not body.strip():
-            return None
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise RemoteProtocolError(
-                f"{request.method} {request.path}: the daemon's answer is not JSON: {body[:200]!r}"
-            ) from None
+        return _read_json(self.send(request), request)
 
     def _call(self, method: str, path: str, kind: ResponseKind = ResponseKind.JSON, **kw: Any) -> Any:
         request = Request(method, path, kind=kind, **kw)
@@ -397,16 +402,7 @@ class Client:
                 resp.read()
             return resp.response
         if request.kind is ResponseKind.JSON:
-            with resp:
-                body = resp.read()
-            if not body.strip():
-                return None
-            try:
-                return json.loads(body)
-            except ValueError:
-                raise RemoteProtocolError(
-                    f"{request.method} {request.path}: the daemon's answer is not JSON: {body[:200]!r}"
-                ) from None
+            return _read_json(resp, request)
         if request.kind is ResponseKind.EMPTY:
             with resp:
                 resp.read()
