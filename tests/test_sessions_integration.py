@@ -10,6 +10,7 @@ import pytest
 
 from protocol import (
     Client,
+    Conflict,
     ContainerNotRunning,
     NotFound,
     OutputLimitExceeded,
@@ -168,3 +169,17 @@ def test_old_api_hijack_without_upgrade(docker_host, twin, sleeper):
             assert session.response.status_code == 200
             items = list(session)
     assert sorted((i.stream, i.data) for i in items) == [(Stream.STDOUT, b"legacy\n"), (Stream.STDERR, b"err\n")]
+
+
+def test_paused_container_refuses_attach_and_exec(client, sleeper):
+    # 409 before the hijack: the daemon writes a plain-text error after a
+    # raw-stream head (attach) or a JSON error (exec start).
+    client.call("containers.pause", id=sleeper)
+    try:
+        with pytest.raises(Conflict, match="paused"):
+            client.attach(sleeper, stdin=True)
+        with pytest.raises(Conflict, match="paused"):
+            client.exec_run(sleeper, ["true"])
+    finally:
+        client.call("containers.unpause", id=sleeper)
+    assert client.exec_run(sleeper, ["true"]).exit_code == 0
