@@ -3,7 +3,6 @@
 import hashlib
 import io
 import os
-import threading
 import time
 
 import pytest
@@ -14,7 +13,6 @@ from protocol import (
     ContainerNotRunning,
     NotFound,
     OutputLimitExceeded,
-    ResponseKind,
     Stream,
     StreamError,
 )

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import protocol._stream_py as python_twin
 from protocol._errors import ProtocolError
-from protocol._events import Stream, StreamError
+from protocol._events import StreamError
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -350,14 +350,6 @@ class Client:
         """Send and decode a JSON answer (None for an empty body)."""
         return _read_json(self.send(request), request)
 
-    def _call(self, method: str, path: str, kind: ResponseKind = ResponseKind.JSON, **kw: Any) -> Any:
-        request = Request(method, path, kind=kind, **kw)
-        if kind is ResponseKind.EMPTY:
-            with self.send(request) as resp:
-                resp.read()
-            return None
-        return self.request_json(request)
-
     # -- the whole API, from the endpoint table ----------------------------
 
     def call(self, name: str, /, *, auth: Any = None, **kwargs: Any) -> Any:
@@ -540,34 +532,34 @@ class Client:
             return resp.read().decode("utf-8", errors="replace")
 
     def version(self) -> Any:
-        return self._call("GET", "/version")
+        return self.call("system.version")
 
     def info(self) -> Any:
-        return self._call("GET", "/info")
+        return self.call("system.info")
 
     # -- containers --------------------------------------------------------
 
     def containers(self, all: bool = False, limit: int | None = None, filters: Mapping[str, Any] | None = None) -> Any:
-        return self._call("GET", "/containers/json", query={"all": all, "limit": limit, "filters": filters})
+        return self.call("containers.list", all=all, limit=limit, filters=filters)
 
     def inspect_container(self, container: str) -> Any:
-        return self._call("GET", "/containers/{id}/json", params={"id": container})
+        return self.call("containers.inspect", id=container)
 
     def create_container(self, image: str, command: list[str] | str | None = None, *, name: str | None = None, **config: Any) -> Any:
         """``POST /containers/create``; ``config`` keys are the API's (Tty, Env, HostConfig, ...)."""
         body: dict[str, Any] = {"Image": image, **config}
         if command is not None:
             body["Cmd"] = [command] if isinstance(command, str) else list(command)
-        return self._call("POST", "/containers/create", query={"name": name}, json=body)
+        return self.call("containers.create", name=name, json=body)
 
     def start_container(self, container: str) -> None:
-        self._call("POST", "/containers/{id}/start", ResponseKind.EMPTY, params={"id": container})
+        self.call("containers.start", id=container)
 
     def wait_container(self, container: str) -> Any:
-        return self._call("POST", "/containers/{id}/wait", params={"id": container})
+        return self.call("containers.wait", id=container)
 
     def remove_container(self, container: str, force: bool = False, volumes: bool = False) -> None:
-        self._call("DELETE", "/containers/{id}", ResponseKind.EMPTY, params={"id": container}, query={"force": force, "v": volumes})
+        self.call("containers.remove", id=container, force=force, v=volumes)
 
     def _container_tty(self, container: str, tty: bool | None) -> bool | None:
         """The container's Tty setting when the daemon will not tell (API < 1.42)."""
@@ -593,23 +585,18 @@ class Client:
         ``tty`` is the container's TTY setting; when None and the daemon is
         older than API 1.42, it is looked up with an inspect call.
         """
-        request = Request(
-            "GET",
-            "/containers/{id}/logs",
-            params={"id": container},
-            query={
-                "stdout": stdout,
-                "stderr": stderr,
-                "follow": follow,
-                "timestamps": timestamps,
-                "tail": None if tail is None else str(tail),
-                "since": since,
-                "until": until,
-            },
-            kind=ResponseKind.STREAM,
+        return self.call(  # type: ignore[no-any-return]
+            "containers.logs",
+            id=container,
+            stdout=stdout,
+            stderr=stderr,
+            follow=follow,
+            timestamps=timestamps,
+            tail=None if tail is None else str(tail),
+            since=since,
+            until=until,
             tty=self._container_tty(container, tty),
         )
-        return self.send(request)
 
     def logs_into(
         self,
@@ -647,22 +634,12 @@ class Client:
         filters: Mapping[str, Any] | None = None,
     ) -> StreamingResponse:
         """``GET /events``: a stream of event dicts (ends at ``until``, else never)."""
-        request = Request(
-            "GET",
-            "/events",
-            query={"since": None if since is None else str(since),
-                   "until": None if until is None else str(until),
-                   "filters": filters},
-            kind=ResponseKind.JSON_STREAM,
-        )
-        return self.send(request)
+        return self.call("system.events",  # type: ignore[no-any-return]
+                         since=since, until=until, filters=filters)
 
     def stats(self, container: str, *, stream: bool = True) -> StreamingResponse:
         """``GET /containers/{id}/stats`` (API >= 1.17): a stream of stats dicts."""
-        self._require("1.17", "stats")
-        request = Request("GET", "/containers/{id}/stats", params={"id": container},
-                          query={"stream": stream}, kind=ResponseKind.JSON_STREAM)
-        return self.send(request)
+        return self.call("containers.stats", id=container, stream=stream)  # type: ignore[no-any-return]
 
     # -- attach and exec (hijacked sessions) ------------------------------
 
@@ -692,8 +669,6 @@ class Client:
         ``require_running=False`` allows attaching to a created container
         before starting it, as ``docker run`` does.
         """
-        if detach_keys is not None:
-            self._require("1.22", "detachKeys")
         if stream and require_running or tty is None:
             state = self.inspect_container(container)
             status = str(state.get("State", {}).get("Status", ""))
@@ -707,16 +682,10 @@ class Client:
                 )
             if tty is None:
                 tty = bool(state.get("Config", {}).get("Tty"))
-        request = Request(
-            "POST",
-            "/containers/{id}/attach",
-            params={"id": container},
-            query={"stdin": stdin, "stdout": stdout, "stderr": stderr, "logs": logs,
-                   "stream": stream, "detachKeys": detach_keys},
-            kind=ResponseKind.HIJACK,
-            tty=tty,
+        return self.call(  # type: ignore[no-any-return]
+            "containers.attach", id=container, stdin=stdin, stdout=stdout, stderr=stderr,
+            logs=logs, stream=stream, detach_keys=detach_keys, tty=tty,
         )
-        return start_session(self, request, container=container)
 
     def exec_create(
         self,
@@ -754,7 +723,7 @@ class Client:
         if detach_keys is not None:
             self._require("1.25", "exec DetachKeys")
             body["DetachKeys"] = detach_keys
-        created = self._call("POST", "/containers/{id}/exec", params={"id": container}, json=body)
+        created = self.call("exec.create", id=container, json=body)
         return str(created["Id"])
 
     def exec_start(self, exec_id: str, *, tty: bool = False) -> Session:
@@ -764,18 +733,12 @@ class Client:
         output below API 1.42).  The body is JSON, with the JSON Content-Type
         that API 1.22+ daemons require.
         """
-        request = Request(
-            "POST",
-            "/exec/{id}/start",
-            params={"id": exec_id},
-            json={"Detach": False, "Tty": tty},
-            kind=ResponseKind.HIJACK,
-            tty=tty,
+        return self.call(  # type: ignore[no-any-return]
+            "exec.start", id=exec_id, json={"Detach": False, "Tty": tty}, tty=tty
         )
-        return start_session(self, request, exec_id=exec_id)
 
     def inspect_exec(self, exec_id: str) -> Any:
-        return self._call("GET", "/exec/{id}/json", params={"id": exec_id})
+        return self.call("exec.inspect", id=exec_id)
 
     def exec_stream(self, container: str, command: list[str] | str, *, stdin: bool = False,
                     tty: bool = False, **options: Any) -> Session:
@@ -827,9 +790,9 @@ class Client:
     # -- images ------------------------------------------------------------
 
     def images(self, all: bool = False, filters: Mapping[str, Any] | None = None) -> Any:
-        return self._call("GET", "/images/json", query={"all": all, "filters": filters})
+        return self.call("images.list", all=all, filters=filters)
 
     def inspect_image(self, image: str) -> Any:
-        return self._call("GET", "/images/{name:path}/json", params={"name": image})
+        return self.call("images.inspect", name=image)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._connection import Connection, ConnectionState, ReceivedEvent
 from ._errors import LocalProtocolError, OutputLimitExceeded, TransportError
 from ._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
-from ._request import Request, ResponseKind
+from ._request import Request
 from ._transport import SocketStream
 from ._transport import write_to as _write_to
 
@@ -169,11 +169,9 @@ class Session:
     def resize(self, height: int, width: int) -> None:
         """Resize the TTY (``/exec/{id}/resize`` or ``/containers/{id}/resize``)."""
         if self.exec_id is not None:
-            path, params = "/exec/{id}/resize", {"id": self.exec_id}
+            self._client.call("exec.resize", id=self.exec_id, h=height, w=width)
         else:
-            assert self.container is not None
-            path, params = "/containers/{id}/resize", {"id": self.container}
-        self._client._call("POST", path, ResponseKind.EMPTY, params=params, query={"h": height, "w": width})
+            self._client.call("containers.resize", id=self.container, h=height, w=width)
 
     def wait(self, poll: float = 0.05, timeout: float | None = None) -> int | None:
         """The exit code: exec inspect (polled until not Running) or container wait."""
