@@ -561,12 +561,6 @@ class Client:
     def remove_container(self, container: str, force: bool = False, volumes: bool = False) -> None:
         self.call("containers.remove", id=container, force=force, v=volumes)
 
-    def _container_tty(self, container: str, tty: bool | None) -> bool | None:
-        """The container's Tty setting when the daemon will not tell (API < 1.42)."""
-        if tty is not None or self.api_version >= APIVersion("1.42"):
-            return tty
-        return bool(self.inspect_container(container).get("Config", {}).get("Tty"))
-
     def logs(
         self,
         container: str,
@@ -595,7 +589,7 @@ class Client:
             tail=None if tail is None else str(tail),
             since=since,
             until=until,
-            tty=self._container_tty(container, tty),
+            tty=tty,  # looked up by call() when None and the API is below 1.42
         )
 
     def logs_into(
