@@ -48,6 +48,7 @@ __all__ = [
     "JSONStreamDecoder",
     "Frame",
     "DEFAULT_MAX_SIZE",
+    "MAX_JSON_DEPTH",
     "IMPLEMENTATION",
 ]
 
@@ -68,10 +69,13 @@ cdef object _frame_too_large = _py._frame_too_large
 cdef object _body_ended_mid_frame = _py._body_ended_mid_frame
 cdef object _json_garbage = _py._json_garbage
 cdef object _json_invalid = _py._json_invalid
+cdef object _json_too_deep = _py._json_too_deep
+cdef object _decode_json_flat = _py._decode_json_flat
 cdef object _json_too_large = _py._json_too_large
 cdef object _json_error = _py._json_error
 cdef object _truncated = _py._truncated
 cdef object _broken = _py._broken
+cdef object _INTERRUPTED = _py._INTERRUPTED
 cdef object _check_limit = _py._check_limit
 cdef object _systemerr = _py._systemerr
 cdef object _write_all = _py._write_all
@@ -81,6 +85,8 @@ cdef object _JSON_MID = _py._JSON_MID
 
 cdef Py_ssize_t MAX_CHUNK_LINE = _py.MAX_CHUNK_LINE
 cdef Py_ssize_t MAX_TRAILER = _py.MAX_TRAILER
+MAX_JSON_DEPTH = _py.MAX_JSON_DEPTH
+cdef Py_ssize_t C_MAX_JSON_DEPTH = _py.MAX_JSON_DEPTH
 # Larger limits are all the same: a frame announces at most 2**32-1 bytes,
 # and a message cannot outgrow memory.
 cdef Py_ssize_t LIMIT_CAP = 1 << 62
@@ -358,6 +364,9 @@ cdef class _Decoder:
         except RemoteProtocolError as exc:
             exc.items = items
             self._error = exc
+            raise
+        except BaseException:  # see _py._INTERRUPTED
+            self._error = _INTERRUPTED
             raise
         finally:
             PyBuffer_Release(&pb)
@@ -734,7 +743,9 @@ cdef class JSONStreamDecoder(_Decoder):
         try:
             text = PyUnicode_DecodeUTF8(p, m, "surrogatepass")
             value, end = _scan_once(text, 0)
-        except (StopIteration, ValueError, RecursionError):
+        except RecursionError:  # the caller's stack is deep: see the Python twin
+            return _decode_json_flat(PyBytes_FromStringAndSize(p, m), self._mstart)
+        except (StopIteration, ValueError):
             raise _json_failure(PyBytes_FromStringAndSize(p, m), self._mstart) from None
         if end != len(text):
             raise _json_failure(PyBytes_FromStringAndSize(p, m), self._mstart)
@@ -788,6 +799,8 @@ cdef class JSONStreamDecoder(_Decoder):
                             break
                         elif c == 0x7B or c == 0x5B:
                             depth += 1
+                            if depth > C_MAX_JSON_DEPTH:
+                                raise _json_too_deep(self._mstart)
                         elif c == 0x7D or c == 0x5D:
                             depth -= 1
                             if depth == 0:

@@ -16,6 +16,9 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+# One object for both twins: the compiled twin reads it from there too.
+from ._stream_py import MAX_JSON_DEPTH
+
 __all__ = [
     "IMPLEMENTATION",
     "MultiplexedStreamDecoder",
@@ -23,6 +26,7 @@ __all__ = [
     "JSONStreamDecoder",
     "Frame",
     "DEFAULT_MAX_SIZE",
+    "MAX_JSON_DEPTH",
 ]
 
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024

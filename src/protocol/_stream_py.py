@@ -40,7 +40,10 @@ same ``feed()`` call before the error are not lost: the exception carries them
 as ``exc.items`` (a list; for ``feed_into`` the StreamErrors, with the payload
 gathered before the error already written).  After an error the decoder is
 broken: every later ``feed()``/``feed_into()``/``end()`` raises an error of
-the same type and offset.
+the same type and offset.  No other exception comes out of the peer's bytes
+(the fuzzing harness in ``fuzz/`` holds both twins to that); a feed()
+interrupted by something else (KeyboardInterrupt, MemoryError, a caller
+without stack left) breaks the decoder too, with ``_INTERRUPTED``.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ import re
 from struct import Struct
 from typing import Any, Callable, Final, Protocol, Union
 
-from ._errors import LocalProtocolError, MessageTooLarge, RemoteProtocolError
+from ._errors import LocalProtocolError, MessageTooLarge, ProtocolError, RemoteProtocolError
 from ._events import Frame, Stream, StreamError
 
 __all__ = [
@@ -60,6 +63,7 @@ __all__ = [
     "JSONStreamDecoder",
     "Frame",
     "DEFAULT_MAX_SIZE",
+    "MAX_JSON_DEPTH",
     "IMPLEMENTATION",
 ]
 
@@ -71,6 +75,14 @@ DEFAULT_MAX_SIZE: Final = 64 * 1024 * 1024
 MAX_CHUNK_LINE: Final = 1024
 #: Bound on the trailer section after the terminating chunk, final CRLF included.
 MAX_TRAILER: Final = 16 * 1024
+#: Deepest nesting of arrays and objects accepted in one JSON-stream message
+#: (the top-level array or object is level 1).  Docker's messages (progress,
+#: events, stats, build output) are a few levels deep; this bound is far
+#: above them and far below what the interpreter's recursion limit lets
+#: ``json`` decode.  A deeper message raises RemoteProtocolError as soon as
+#: the bracket that exceeds it arrives, naming the message's offset.  Both
+#: twins read this constant (the compiled one at import).
+MAX_JSON_DEPTH: Final = 512
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -179,20 +191,31 @@ def _json_garbage(offset: int, byte: int) -> RemoteProtocolError:
 
 
 def _json_invalid(offset: int, exc: BaseException) -> RemoteProtocolError:
-    if isinstance(exc, RecursionError):
-        detail = "nested too deeply"
-    else:
-        detail = str(exc)
-    return RemoteProtocolError(f"invalid JSON message at offset {offset}: {detail}", offset)
+    return RemoteProtocolError(f"invalid JSON message at offset {offset}: {exc}", offset)
+
+
+def _json_too_deep(offset: int) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"invalid JSON message at offset {offset}: nested more than "
+        f"{MAX_JSON_DEPTH} levels deep",
+        offset,
+    )
 
 
 def _json_failure(raw: bytes | bytearray, offset: int) -> RemoteProtocolError:
     """The error for a message that :func:`_decode_json` refused, with json's explanation."""
     try:
-        value = json.loads(bytes(raw).decode("utf-8", "surrogatepass"))
-    except (ValueError, RecursionError) as exc:
+        text = bytes(raw).decode("utf-8", "surrogatepass")
+        try:
+            json.loads(text)
+        except RecursionError:
+            # Too little stack left for the C scanner here: the iterative
+            # parser gives the same explanation at any depth.
+            _loads_flat(text)
+    except ValueError as exc:
         return _json_invalid(offset, exc)
-    return _json_invalid(offset, ValueError(f"not one JSON value: {value!r:.40}"))
+    # Unreachable while the splitter and json agree on where a message ends.
+    return _json_invalid(offset, ValueError("not one JSON value"))
 
 
 def _json_too_large(offset: int, limit: int) -> MessageTooLarge:
@@ -232,10 +255,25 @@ def _frame_state_what(header_len: int, left: int) -> str | None:
 _JSON_MID: Final = "in the middle of a JSON message"
 
 
-def _broken(exc: RemoteProtocolError) -> RemoteProtocolError:
-    new = type(exc)(f"decoder already failed: {exc.message}", exc.offset)
+def _broken(exc: ProtocolError) -> ProtocolError:
+    new: ProtocolError
+    if isinstance(exc, RemoteProtocolError):
+        new = type(exc)(f"decoder already failed: {exc.message}", exc.offset)
+    else:
+        new = type(exc)(f"decoder already failed: {exc.message}")
     new.items = []  # type: ignore[attr-defined]
     return new
+
+
+#: What a decoder interrupted in the middle of an input raises from then on.
+#: KeyboardInterrupt, MemoryError or a RecursionError (a caller with no stack
+#: left for the decoder's own calls) can stop feed() between two updates of
+#: its state, and decoding on from there could give wrong items.  Built
+#: once: recording it must not need a call (there may be no stack for one).
+_INTERRUPTED: Final = LocalProtocolError(
+    "feed() was interrupted (KeyboardInterrupt, MemoryError or RecursionError); "
+    "the position in the stream is lost"
+)
 
 
 def _check_limit(value: int, name: str) -> int:
@@ -261,7 +299,13 @@ def _json_error(value: dict[str, Any]) -> StreamError:
             code = c
     if not message:
         message = value.get("error")
-    return StreamError("" if message is None else str(message), code, value)
+    if message is None:
+        message = ""
+    elif isinstance(message, (list, dict)):
+        # Never sent by a daemon (Go's JSONError has a string), and str() of a
+        # deeply nested value recurses as deep: the whole message is in .data.
+        message = f"(a JSON {'array' if isinstance(message, list) else 'object'} as error message)"
+    return StreamError(str(message), code, value)
 
 
 def _json_item(value: Any) -> Any:
@@ -313,11 +357,159 @@ def _decode_json(raw: bytes | bytearray, offset: int) -> Any:
     try:
         text = raw.decode("utf-8", "surrogatepass")
         value, end = _scan_once(text, 0)
-    except (StopIteration, ValueError, RecursionError):
+    except RecursionError:
+        return _decode_json_flat(raw, offset)
+    except (StopIteration, ValueError):
         raise _json_failure(raw, offset) from None
     if end != len(text):
         raise _json_failure(raw, offset)
     return value
+
+
+def _decode_json_flat(raw: bytes | bytearray, offset: int) -> Any:
+    """:func:`_decode_json` for a caller whose stack is too deep for the C scanner.
+
+    The C scanner recurses once per nesting level and shares the
+    interpreter's recursion budget with the caller's frames, so a message
+    well within MAX_JSON_DEPTH can exhaust it when feed() is called from deep
+    recursion.  The answer must not depend on the caller's stack: decode the
+    same message without recursion.
+    """
+    try:
+        return _loads_flat(bytes(raw).decode("utf-8", "surrogatepass"))
+    except ValueError as exc:
+        raise _json_invalid(offset, exc) from None
+
+
+# Always matches (possibly empty), hence the narrower type.
+_WS_MATCH: Final[Callable[[str, int], re.Match[str]]] = re.compile(r"[ \t\n\r]*").match  # type: ignore[assignment]
+# json.scanner.NUMBER_RE with ASCII digits only: ``\d`` would also match other
+# Unicode digits, which the C scanner (and so json.loads) refuses.
+_NUMBER_MATCH: Final = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?").match
+_scanstring: Final[Callable[[str, int, bool], tuple[str, int]]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_JSONDecodeError: Final = json.JSONDecodeError
+_CONSTANTS: Final[dict[str, Any]] = {
+    "NaN": json.decoder.NaN,  # type: ignore[attr-defined]
+    "Infinity": json.decoder.PosInf,  # type: ignore[attr-defined]
+    "-Infinity": json.decoder.NegInf,  # type: ignore[attr-defined]
+}
+
+
+def _loads_flat(s: str) -> Any:
+    """``json.loads(s)`` without recursion: the same values and the same errors.
+
+    An explicit stack replaces the scanner's recursion; strings go through
+    json's own ``scanstring``, numbers through the scanner's pattern.  Errors
+    are json's (JSONDecodeError with json's message and position, or the
+    ValueError of a too-long integer).  tests/test_stream.py checks it
+    against json.loads on random valid and broken documents.
+    """
+    ws = _WS_MATCH
+    # One entry per open container: [values] for an array, [pairs, key] for
+    # an object (pairs is a list of (key, value), as json builds dicts).
+    stack: list[list[Any]] = []
+    idx = ws(s, 0).end()
+    while True:
+        # Parse the value at idx, or open a container and go on with its
+        # first value.
+        c = s[idx : idx + 1]
+        if c == "{":
+            idx = ws(s, idx + 1).end()
+            c = s[idx : idx + 1]
+            if c == "}":
+                value: Any = {}
+                idx += 1
+            elif c != '"':
+                raise _JSONDecodeError("Expecting property name enclosed in double quotes", s, idx)
+            else:
+                key, idx = _scanstring(s, idx + 1, True)
+                idx = ws(s, idx).end()
+                if s[idx : idx + 1] != ":":
+                    raise _JSONDecodeError("Expecting ':' delimiter", s, idx)
+                idx = ws(s, idx + 1).end()
+                stack.append([[], key])
+                continue
+        elif c == "[":
+            idx = ws(s, idx + 1).end()
+            if s[idx : idx + 1] == "]":
+                value = []
+                idx += 1
+            else:
+                stack.append([[]])
+                continue
+        elif c == '"':
+            value, idx = _scanstring(s, idx + 1, True)
+        elif c == "n" and s[idx : idx + 4] == "null":
+            value = None
+            idx += 4
+        elif c == "t" and s[idx : idx + 4] == "true":
+            value = True
+            idx += 4
+        elif c == "f" and s[idx : idx + 5] == "false":
+            value = False
+            idx += 5
+        else:
+            m = _NUMBER_MATCH(s, idx)
+            if m is not None:
+                integer, frac, exp = m.groups()
+                if frac or exp:
+                    value = float(integer + (frac or "") + (exp or ""))
+                else:
+                    value = int(integer)
+                idx = m.end()
+            elif c == "N" and s[idx : idx + 3] == "NaN":
+                value = _CONSTANTS["NaN"]
+                idx += 3
+            elif c == "I" and s[idx : idx + 8] == "Infinity":
+                value = _CONSTANTS["Infinity"]
+                idx += 8
+            elif c == "-" and s[idx : idx + 9] == "-Infinity":
+                value = _CONSTANTS["-Infinity"]
+                idx += 9
+            else:
+                raise _JSONDecodeError("Expecting value", s, idx)
+        # A value is complete: add it to the innermost open container, and
+        # close containers as long as their closing bracket follows.
+        while True:
+            if not stack:
+                idx = ws(s, idx).end()
+                if idx != len(s):
+                    raise _JSONDecodeError("Extra data", s, idx)
+                return value
+            top = stack[-1]
+            idx = ws(s, idx).end()
+            c = s[idx : idx + 1]
+            if len(top) == 2:  # an object
+                top[0].append((top[1], value))
+                if c == "}":
+                    value = dict(top[0])
+                    idx += 1
+                    stack.pop()
+                    continue
+                if c != ",":
+                    raise _JSONDecodeError("Expecting ',' delimiter", s, idx)
+                idx = ws(s, idx + 1).end()
+                if s[idx : idx + 1] != '"':
+                    raise _JSONDecodeError(
+                        "Expecting property name enclosed in double quotes", s, idx
+                    )
+                key, idx = _scanstring(s, idx + 1, True)
+                idx = ws(s, idx).end()
+                if s[idx : idx + 1] != ":":
+                    raise _JSONDecodeError("Expecting ':' delimiter", s, idx)
+                idx = ws(s, idx + 1).end()
+                top[1] = key
+                break
+            top[0].append(value)
+            if c == "]":
+                value = top[0]
+                idx += 1
+                stack.pop()
+                continue
+            if c != ",":
+                raise _JSONDecodeError("Expecting ',' delimiter", s, idx)
+            idx = ws(s, idx + 1).end()
+            break
 
 
 _new = object.__new__
@@ -372,7 +564,7 @@ class _Decoder:
         self._line_start = 0
         self._trailer_size = 0
         self._offset = 0
-        self._error: RemoteProtocolError | None = None
+        self._error: ProtocolError | None = None
         self._ended = False
         self._finished = False
         self._unused = bytearray()
@@ -429,6 +621,9 @@ class _Decoder:
         except RemoteProtocolError as exc:
             exc.items = items  # type: ignore[attr-defined]
             self._error = exc
+            raise
+        except BaseException:
+            self._error = _INTERRUPTED
             raise
 
     def _dechunk(self, data: bytes, items: list[Any], out: list[bytearray] | None) -> None:
@@ -758,7 +953,10 @@ class JSONStreamDecoder(_Decoder):
     values must be objects or arrays.  Items: the decoded value, or a
     :class:`StreamError` for an object with ``error``/``errorDetail``.
     ``max_message_size`` bounds one message (separators excluded): it raises
-    MessageTooLarge as soon as a message grows past it.
+    MessageTooLarge as soon as a message grows past it.  A message nested
+    deeper than :data:`MAX_JSON_DEPTH` raises RemoteProtocolError as soon as
+    its excess bracket arrives; within it, the decoded value never depends on
+    how deep the caller's own stack is.
     """
 
     __slots__ = ("_max", "_jstate", "_depth", "_msg", "_mstart")
@@ -829,6 +1027,8 @@ class JSONStreamDecoder(_Decoder):
                         state = _J_STR
                     elif c == 0x7B or c == 0x5B:
                         depth += 1
+                        if depth > MAX_JSON_DEPTH:
+                            raise _json_too_deep(self._mstart)
                     else:
                         depth -= 1
                         if not depth:
