@@ -1,5 +1,8 @@
 """A tiny scripted HTTP server standing in for daemons we cannot run here
-(docker 0.x and 1.x eras), over a unix socket, TCP or TLS.
+(docker 0.x and 1.x eras), over a unix socket, TCP, TLS, or in memory
+(``memory=True``: no socket at all; ``connect()`` is a ``Client(connect=...)``
+factory that gives the client one end of an in-memory pair and serves the
+other end in a thread).
 
 It answers each request with the bytes its ``routes`` give for the
 request line (``"GET /_ping"``); unknown routes get a 404 with an empty
@@ -13,18 +16,29 @@ import ssl
 import threading
 from collections.abc import Callable, Mapping
 
+from protocol import MemoryTransport, memory_pair
+
 Route = Callable[[bytes], bytes] | bytes
 
 
 class FakeDaemon:
     def __init__(self, routes: Mapping[str, Route], *, unix_path: str | None = None,
-                 tls: ssl.SSLContext | None = None, close_after: bool = False) -> None:
+                 tls: ssl.SSLContext | None = None, close_after: bool = False,
+                 memory: bool = False) -> None:
         self.routes = dict(routes)
         # Close every connection after one answer, without saying so in the
         # headers: what a daemon restart or an idle timeout does to a pooled
         # keep-alive connection.
         self.close_after = close_after
         self.seen: list[str] = []
+        self.heads: list[bytes] = []  # each request's raw head, for header checks
+        self.tls = tls
+        self.errors: list[BaseException] = []
+        self.connections = 0
+        if memory:
+            self.host = "memory"
+            self.sock = None
+            return
         if unix_path:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.bind(unix_path)
@@ -35,22 +49,27 @@ class FakeDaemon:
             port = self.sock.getsockname()[1]
             self.host = f"{'https' if tls else 'tcp'}://127.0.0.1:{port}"
         self.sock.listen(8)
-        self.tls = tls
-        self.errors: list[BaseException] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
     def _serve(self) -> None:
         while True:
             try:
-                conn, _ = self.sock.accept()
+                conn, _ = self.sock.accept()  # type: ignore[union-attr]
             except OSError:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
-    def _handle(self, conn: socket.socket) -> None:
+    def connect(self) -> MemoryTransport:
+        """A new in-memory connection: the client's end; the daemon serves the other."""
+        client_end, daemon_end = memory_pair()
+        self.connections += 1
+        threading.Thread(target=self._handle, args=(_TransportConn(daemon_end),), daemon=True).start()
+        return client_end
+
+    def _handle(self, conn: socket.socket | _TransportConn) -> None:
         try:
-            if self.tls is not None:
+            if self.tls is not None and isinstance(conn, socket.socket):
                 conn = self.tls.wrap_socket(conn, server_side=True)
             buf = b""
             while True:
@@ -60,6 +79,7 @@ class FakeDaemon:
                         return
                     buf += data
                 head, _, buf = buf.partition(b"\r\n\r\n")
+                self.heads.append(head)
                 lines = head.split(b"\r\n")
                 method, target, _ = lines[0].decode().split(" ", 2)
                 length = 0
@@ -89,7 +109,24 @@ class FakeDaemon:
             conn.close()
 
     def close(self) -> None:
-        self.sock.close()
+        if self.sock is not None:
+            self.sock.close()
+
+
+class _TransportConn:
+    """The socket calls the handler makes, on the daemon's end of a memory pair."""
+
+    def __init__(self, end: MemoryTransport) -> None:
+        self.end = end
+
+    def recv(self, size: int) -> bytes:
+        return self.end.read()
+
+    def sendall(self, data: bytes) -> None:
+        self.end.write(data)
+
+    def close(self) -> None:
+        self.end.close()
 
 
 def http_response(status: str, body: bytes = b"", headers: Mapping[str, str] | None = None) -> bytes:

@@ -87,3 +87,11 @@ def test_endpoint_table_is_generated():
     start = text.index("<!-- endpoints:start -->\n") + len("<!-- endpoints:start -->\n")
     end = text.index("<!-- endpoints:end -->")
     assert text[start:end] == endpoint_table_markdown()
+
+
+@pytest.mark.integration
+def test_custom_transport_example(docker_host, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    block = block_with("class CountingTransport")
+    printed, expected = run_block(block), inline_expectations(block)
+    assert printed == expected == ["OK", "True", "1 True"]

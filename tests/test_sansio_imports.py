@@ -9,7 +9,8 @@ PKG = pathlib.Path(protocol.__file__).parent
 # Network glue is allowed to do I/O; everything else is the core.
 # _build_context reads the files it tars and _auth runs credential helpers:
 # both stay free of sockets and threads, so they are checked too.
-IO_MODULES = {"_transport.py", "_client.py", "_session.py", "__main__.py", "_cli.py"}
+IO_MODULES = {"_transport.py", "_client.py", "_session.py", "__main__.py", "_cli.py",
+              "_ssh.py", "_memory.py"}  # transports: a process, in-memory pipes with locks
 FORBIDDEN = {"socket", "ssl", "select", "selectors", "asyncio", "threading"}
 
 

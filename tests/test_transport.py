@@ -20,13 +20,21 @@ PING = {"GET /_ping": http_response("200 OK", b"OK", {"Api-Version": "1.41"}),
     ("tcp://example:1234", "tcp", "example", 1234, False),
     ("http://example", "tcp", "example", 2375, False),
     ("https://example", "tcp", "example", 2376, True),
+    # The docker CLI's defaults: a bare address is tcp, a missing host is localhost.
+    ("example:1234", "tcp", "example", 1234, False),
+    ("10.0.0.1", "tcp", "10.0.0.1", 2375, False),
+    ("tcp://", "tcp", "localhost", 2375, False),
+    ("tcp://:2380", "tcp", "localhost", 2380, False),
+    ("ssh://me@host", "ssh", "host", 0, False),
+    ("ssh://host:2222", "ssh", "host", 2222, False),
 ])
 def test_parse_host(host, scheme, address, port, tls):
     h = parse_host(host)
     assert (h.scheme, h.address, h.port, h.tls is not None) == (scheme, address, port, tls)
 
 
-@pytest.mark.parametrize("bad", ["ftp://x", "tcp://", "tcp://h:notaport", "ssh://me@host"])
+@pytest.mark.parametrize("bad", ["ftp://x", "tcp://h:notaport", "tcp://h:2375/base", "ssh://",
+                                 "ssh://me:secret@host", "ssh://host?x=1", "npipe:////./pipe/docker"])
 def test_bad_hosts(bad):
     with pytest.raises(LocalProtocolError):
         parse_host(bad)
@@ -126,3 +134,10 @@ def test_stale_pooled_connection_is_retried(tmp_path):
         assert d.seen == ["GET /_ping"] * 3
     finally:
         d.close()
+
+
+def test_ssh_host_parts():
+    h = parse_host("ssh://me@example.com:2222/run/user/1000/docker.sock")
+    assert (h.user, h.address, h.port, h.path) == ("me", "example.com", 2222, "/run/user/1000/docker.sock")
+    assert h.url == "ssh://me@example.com:2222/run/user/1000/docker.sock"
+    assert parse_host("ssh://example.com").url == "ssh://example.com"

@@ -3,7 +3,8 @@
 A sans-I/O core in the style of h11 (:class:`Connection`, :class:`Request`,
 typed events and errors), the stream layer that decodes container output
 and JSON streams (compiled, with a pure-Python twin), version negotiation,
-and a sync client on unix, TCP and TLS transports.
+and a sync client on unix, TCP, TLS, ssh and in-memory transports behind
+one small interface (:class:`Transport`).
 """
 
 from ._auth import (
@@ -42,6 +43,7 @@ from ._errors import (
     ProtocolError,
     RemoteProtocolError,
     ServerError,
+    StreamClosed,
     TransportError,
     Unauthorized,
     UnsupportedVersion,
@@ -84,10 +86,14 @@ from ._stream import (
     MultiplexedStreamDecoder,
     RawStreamDecoder,
 )
-from ._transport import HostConfig, TLSConfig, host_from_env, parse_host
+from ._context import DockerContextError, DockerEnvironment, resolve_environment
+from ._interface import ConnectFactory, Transport
+from ._memory import MemoryTransport, memory_pair
+from ._ssh import SSHTransport, ssh_command
+from ._transport import HostConfig, SocketStream, TLSConfig, TLSStream, connect, host_from_env, parse_host
 from ._version import MAX_VERSION, MIN_VERSION, APIVersion
 
-__version__ = "0.1.0"
+from ._about import __version__
 
 __all__ = [
     "APIError",
@@ -101,6 +107,8 @@ __all__ = [
     "choose_version",
     "Client",
     "Conflict",
+    "connect",
+    "ConnectFactory",
     "Connection",
     "ConnectionClosed",
     "ConnectionState",
@@ -113,6 +121,8 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "DockerConfig",
     "DockerConfigError",
+    "DockerContextError",
+    "DockerEnvironment",
     "DockerIgnore",
     "encode_query",
     "encode_registry_auth",
@@ -142,6 +152,8 @@ __all__ = [
     "LocalProtocolError",
     "LogLine",
     "MAX_VERSION",
+    "memory_pair",
+    "MemoryTransport",
     "MessageTooLarge",
     "MIN_VERSION",
     "MultiplexedStreamDecoder",
@@ -161,16 +173,23 @@ __all__ = [
     "RemoteProtocolError",
     "Request",
     "Response",
+    "resolve_environment",
     "ResponseKind",
     "ServerError",
     "Session",
+    "SocketStream",
+    "ssh_command",
+    "SSHTransport",
     "Stream",
+    "StreamClosed",
     "StreamError",
     "StreamingResponse",
     "SystemInfo",
     "tar_context",
     "tar_from_fileobj",
     "TLSConfig",
+    "TLSStream",
+    "Transport",
     "TransportError",
     "Unauthorized",
     "UnsupportedVersion",

@@ -9,14 +9,24 @@ the socket into one reusable buffer, hand the whole read to the
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Union
 
 from ._connection import Connection, ConnectionState, ReceivedEvent
-from ._errors import ContainerNotRunning, LocalProtocolError, UnsupportedVersion, ProtocolError, RemoteProtocolError, TransportError, VersionError
+from ._errors import (
+    ContainerNotRunning,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    StreamClosed,
+    TransportError,
+    UnsupportedVersion,
+    VersionError,
+)
 from ._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
 from ._negotiation import (
     VersionRange,
@@ -32,7 +42,10 @@ from ._auth import DockerConfig, encode_registry_auth, encode_registry_config, r
 from ._build_context import tar_context, tar_from_fileobj
 from ._endpoints import build_request, endpoint, parse_v1_0_progress
 from ._session import ExecResult, Session, start_session
-from ._transport import HostConfig, Pool, SocketStream, TLSConfig, host_from_env, parse_host
+from ._about import USER_AGENT
+from ._context import client_settings, resolve_environment
+from ._interface import ConnectFactory, Transport, set_read_timeout
+from ._transport import HostConfig, Pool, TLSConfig, parse_host
 from ._transport import write_to as _write_to
 from ._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
 
@@ -68,18 +81,19 @@ class StreamingResponse:
     def __init__(
         self,
         client: Client,
-        stream: SocketStream,
+        stream: Transport,
         conn: Connection,
         response: Response,
         pending: list[ReceivedEvent],
     ) -> None:
         self._client = client
-        self._stream: SocketStream | None = stream
+        self._stream: Transport | None = stream
         self._conn = conn
         self.response = response
         self.request = conn.request
         self._pending = pending
         self._done = False
+        self._aborted = False  # close() came before the end of the body
         if self._ended(pending):
             self._release()
 
@@ -92,7 +106,7 @@ class StreamingResponse:
         return self._conn
 
     @property
-    def socket_stream(self) -> SocketStream | None:
+    def socket_stream(self) -> Transport | None:
         return self._stream
 
     def take_pending(self) -> list[ReceivedEvent]:
@@ -119,19 +133,43 @@ class StreamingResponse:
         else:
             stream.close()
 
+    def _closed_error(self) -> StreamClosed:
+        what = f"{self.request.method} {self.request.target}: " if self.request else ""
+        return StreamClosed(f"{what}the response was closed before its body ended")
+
+    def _check_open(self) -> None:
+        if self._aborted:
+            raise self._closed_error()
+
     def read_batches(self) -> Iterator[list[ReceivedEvent]]:
-        """Every read's events as one list: the batch form, one call per read."""
+        """Every read's events as one list: the batch form, one call per read.
+
+        A :meth:`close` from another thread wakes a blocked read; the
+        reader then gets :class:`StreamClosed`, as it does when iterating
+        again after a close.
+        """
         try:
             if self._pending:
                 batch, self._pending = self._pending, []
                 yield batch
             while not self._done:
-                assert self._stream is not None
-                events = self._conn.receive_data(self._stream.read())
+                stream = self._stream
+                if stream is None:
+                    break
+                data = stream.read()
+                self._check_open()  # woken by close(): EOF that is not the daemon's
+                events = self._conn.receive_data(data)
                 if self._ended(events):
                     self._release()
                 if events:
                     yield events
+            self._check_open()
+        except Exception as exc:
+            if self._aborted and not isinstance(exc, StreamClosed):
+                # A read or parse failing because close() pulled the socket away.
+                raise self._closed_error() from None
+            self.close()
+            raise
         except BaseException:
             self.close()
             raise
@@ -163,30 +201,67 @@ class StreamingResponse:
         """Read the rest of a container-output body straight into two sinks."""
         try:
             while not self._done:
-                assert self._stream is not None
-                events = self._conn.receive_data_into(self._stream.read(), stdout, stderr)
+                stream = self._stream
+                if stream is None:
+                    break
+                data = stream.read()
+                self._check_open()
+                events = self._conn.receive_data_into(data, stdout, stderr)
                 for ev in events:
                     if isinstance(ev, StreamError):
                         errors.append(ev)
                 if self._ended(events):
                     self._release()
+            self._check_open()
+        except Exception as exc:
+            if self._aborted and not isinstance(exc, StreamClosed):
+                raise self._closed_error() from None
+            self.close()
+            raise
         except BaseException:
             self.close()
             raise
 
     def close(self) -> None:
-        """Abandon the response: the connection is closed, not reused."""
+        """Abandon the response: the connection is closed, not reused.
+
+        Safe from another thread: a reader blocked on the connection wakes
+        at once and gets :class:`StreamClosed`.
+        """
         if not self._done:
+            self._aborted = True
             self._done = True
             stream, self._stream = self._stream, None
             if stream is not None:
                 stream.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` abandoned the body before its end."""
+        return self._aborted
 
     def __enter__(self) -> StreamingResponse:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _single_use(transport: Transport) -> ConnectFactory:
+    """A connect factory that hands out one given transport, once."""
+    lock = threading.Lock()
+    given: list[Transport] = [transport]
+
+    def connect() -> Transport:
+        with lock:
+            if given:
+                return given.pop()
+        raise TransportError(
+            "the transport given as Client(transport=...) is in use or was closed; "
+            "pass connect= a factory for a client that opens new connections"
+        )
+
+    return connect
 
 
 class Client:
@@ -198,6 +273,21 @@ class Client:
     request.  ``timeout`` is a read timeout applied to every response,
     streams included; the default, ``None``, never times out a read (a
     ``logs(follow=True)`` can be quiet for hours).
+
+    Instead of a host, ``connect=`` takes a factory that returns a new
+    :class:`Transport` per connection (the pool calls it when no idle one
+    is left), and ``transport=`` one ready connection, used once (kept
+    alive while the daemon allows).  ``ssh_options`` are extra arguments
+    for the ``ssh`` program of an ``ssh://`` host.
+
+    Without a host, the docker CLI's rules choose the daemon: ``context=``
+    (like ``docker --context``), else ``DOCKER_HOST``, else
+    ``DOCKER_CONTEXT``, else ``currentContext`` in ``config.json`` (in
+    ``$DOCKER_CONFIG`` or ``~/.docker``), else the local socket.
+    ``DOCKER_API_VERSION`` pins the version when ``version`` is not given;
+    every request carries ``User-Agent: docker-protocol/<version>`` and the
+    ``HttpHeaders`` of ``config.json``.  ``environ`` replaces
+    ``os.environ`` for all of this.
     """
 
     def __init__(
@@ -213,25 +303,54 @@ class Client:
         max_version: VersionLike = MAX_VERSION,
         environ: Mapping[str, str] | None = None,
         stream_impl: Any = None,
+        transport: Transport | None = None,
+        connect: ConnectFactory | None = None,
+        ssh_options: Sequence[str] = (),
+        context: str | None = None,
     ) -> None:
         # ``stream_impl`` selects a twin of the stream layer for every
         # connection (tests run both); None uses protocol.IMPLEMENTATION's.
         self._stream_impl = stream_impl
-        if isinstance(host, HostConfig):
+        given = sum(x is not None for x in (host or None, transport, connect, context))
+        if given > 1:
+            raise LocalProtocolError("give at most one of host=, context=, transport= or connect=")
+        # The docker CLI's configuration: which daemon (when no host was
+        # given), HttpHeaders and DOCKER_API_VERSION.
+        self.context: str | None = None
+        if transport is not None or connect is not None:
+            if transport is not None:
+                connect = _single_use(transport)
+            self.host = HostConfig("custom", f"custom transport {connect!r}")
+            api_version, http_headers = client_settings(environ)
+        elif isinstance(host, HostConfig):
             self.host = host
+            api_version, http_headers = client_settings(environ)
         elif host:
             self.host = parse_host(host, tls)
+            api_version, http_headers = client_settings(environ)
         else:
-            self.host = host_from_env(environ)
+            found = resolve_environment(environ, context=context)
+            self.host, self.context = found.host, found.context
+            api_version, http_headers = found.api_version, found.headers
             if tls is not None:
-                self.host = HostConfig(self.host.scheme, self.host.address, self.host.port, tls)
+                self.host = dataclasses.replace(self.host, tls=tls)
+        if version is None and api_version:
+            version = api_version  # DOCKER_API_VERSION pins it, as for the CLI
+        headers = dict(http_headers)
+        if not any(k.lower() == "user-agent" for k in headers):
+            headers["User-Agent"] = USER_AGENT
+        self._default_headers = tuple(
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+        )
+        if ssh_options:
+            self.host = dataclasses.replace(self.host, ssh_options=tuple(ssh_options))
         self.timeout = timeout
         self._range = VersionRange(APIVersion(min_version), APIVersion(max_version))
         if self._range.minimum is None or self._range.maximum < self._range.minimum:
             raise LocalProtocolError("max_version is below min_version")
         self._version: APIVersion | None = None if version is None else APIVersion(version)
         self._version_lock = threading.Lock()
-        self._pool = Pool(self.host, size=pool_size, connect_timeout=connect_timeout)
+        self._pool = Pool(self.host, size=pool_size, connect_timeout=connect_timeout, connect=connect)
 
     # -- lifecycle -------------------------------------------------------
 
@@ -299,9 +418,9 @@ class Client:
         """Send ``request`` as is and read up to its response head."""
         for attempt in range(2):
             stream, reused = self._pool.acquire()
-            conn = Connection(stream_impl=self._stream_impl)
+            conn = Connection(stream_impl=self._stream_impl, default_headers=self._default_headers)
             try:
-                stream.settimeout(self.timeout)
+                set_read_timeout(stream, self.timeout)
                 stream.write(conn.send_request(request))
                 if conn.state is ConnectionState.SENDING_BODY:
                     for chunk in request.body_chunks():

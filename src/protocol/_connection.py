@@ -31,6 +31,7 @@ The states and the calls allowed in each are the table ``_ALLOWED`` below.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any, Union
 
 import h11
@@ -92,7 +93,8 @@ _ALLOWED: dict[str, frozenset[ConnectionState]] = {
 class Connection:
     """A client-side connection to the Docker daemon, without any I/O.
 
-    ``host`` is the Host header value (the daemon ignores it; docker clients
+    ``default_headers`` are sent with every request whose own headers do not
+    name them.  ``host`` is the Host header value (the daemon ignores it; docker clients
     send ``docker`` or ``api.moby.localhost``).  ``max_frame_size`` and
     ``max_message_size`` bound every size the daemon controls.
     """
@@ -105,7 +107,11 @@ class Connection:
         max_message_size: int = DEFAULT_MAX_SIZE,
         max_head_size: int = 64 * 1024,
         stream_impl: Any = None,
+        default_headers: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
+        # Headers for every request (User-Agent, config.json's HttpHeaders),
+        # each sent only when the request has no header of that name.
+        self._default_headers = tuple(default_headers)
         # ``stream_impl`` picks a twin of the stream layer (a module with the
         # three decoder classes); tests use it to run both.  Default: the
         # one protocol._stream selected.
@@ -153,6 +159,13 @@ class Connection:
 
     # -- sending ---------------------------------------------------------
 
+    def _headers_for(self, request: Request) -> list[tuple[bytes, bytes]]:
+        headers = request.header_list(self._host)
+        if self._default_headers:
+            present = {name.lower() for name, _ in headers}
+            headers += [(k, v) for k, v in self._default_headers if k.lower() not in present]
+        return headers
+
     def send_request(self, request: Request) -> bytes:
         """Bytes for the request head, plus the whole body when it is bytes.
 
@@ -183,7 +196,7 @@ class Connection:
             out = [self._h11.send(h11.Request(
                 method=request.method,
                 target=request.target,
-                headers=request.header_list(self._host),
+                headers=self._headers_for(request),
             ))]
             if isinstance(request.body, bytes) or request.body is None:
                 if request.body:

@@ -34,6 +34,7 @@ __all__ = [
     "ServerError",
     "VersionError",
     "TransportError",
+    "StreamClosed",
     "OutputLimitExceeded",
     "ContainerNotRunning",
     "UnsupportedVersion",
@@ -122,6 +123,16 @@ class ContainerNotRunning(LocalProtocolError):
 
 class TransportError(Exception):
     """A socket-level failure: connect refused, connection reset, TLS failure."""
+
+
+class StreamClosed(TransportError):
+    """The stream was closed by the caller while it was being read.
+
+    What a reader gets when :meth:`StreamingResponse.close` or
+    :meth:`Session.close` stopped it, from another thread or between two
+    items: the body did not end, so the reader must not take what it has
+    for all of it.  Items handed out before the close were complete.
+    """
 
 
 class APIError(Exception):

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._connection import Connection, ConnectionState, ReceivedEvent
-from ._errors import LocalProtocolError, OutputLimitExceeded, TransportError
+from ._errors import LocalProtocolError, OutputLimitExceeded, StreamClosed, TransportError
 from ._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
 from ._request import Request
-from ._transport import SocketStream
+from ._interface import Transport
 from ._transport import write_to as _write_to
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Session:
     def __init__(
         self,
         client: Client,
-        stream: SocketStream,
+        stream: Transport,
         conn: Connection,
         response: Response,
         pending: list[ReceivedEvent],
@@ -96,6 +96,29 @@ class Session:
 
     # -- output ------------------------------------------------------------
 
+    def _read(self) -> Any:
+        """One read; :class:`StreamClosed` once :meth:`close` has been called.
+
+        ``close()`` from another thread shuts the transport down, which
+        wakes a read blocked here with EOF (or an error): either way the
+        reader is told the session was closed, never that the output ended.
+        """
+        if self._closed:
+            raise self._closed_error()
+        try:
+            data = self._stream.read()
+        except TransportError:
+            if self._closed:
+                raise self._closed_error() from None
+            raise
+        if self._closed:
+            raise self._closed_error()
+        return data
+
+    def _closed_error(self) -> StreamClosed:
+        what = f"exec {self.exec_id[:12]}" if self.exec_id else f"attach to {self.container}"
+        return StreamClosed(f"{what}: the session was closed before its output ended")
+
     def read_batches(self) -> Iterator[list[ReceivedEvent]]:
         """Output items, one list per socket read (the batch form)."""
         if self._pending:
@@ -103,8 +126,8 @@ class Session:
             batch = [e for e in batch if not isinstance(e, (EndOfMessage, ConnectionClosed))]
             if batch:
                 yield batch
-        while not self._eof and not self._closed:
-            data = self._stream.read()
+        while not self._eof:
+            data = self._read()
             if not data:
                 self._eof = True
             events = self._conn.receive_data(data)
@@ -130,8 +153,8 @@ class Session:
                     errors.append(ev)
                 elif hasattr(ev, "stream"):
                     _write_to(stdout if ev.stream == Stream.STDOUT else stderr, ev.data)
-        while not self._eof and not self._closed:
-            data = self._stream.read()
+        while not self._eof:
+            data = self._read()
             if not data:
                 self._eof = True
             for ev in self._conn.receive_data_into(data, stdout, stderr):
@@ -190,6 +213,8 @@ class Session:
             time.sleep(poll)
 
     def close(self) -> None:
+        """Close the connection; safe from another thread, where it wakes a
+        blocked reader (which gets :class:`StreamClosed`)."""
         if not self._closed:
             self._closed = True
             self._stream.close()

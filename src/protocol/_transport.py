@@ -16,6 +16,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from ._errors import LocalProtocolError, TransportError
+from ._interface import ConnectFactory, Transport, set_read_timeout
 
 __all__ = [
     "DEFAULT_UNIX_SOCKET",
@@ -64,17 +65,33 @@ class TLSConfig:
 
 @dataclass(frozen=True)
 class HostConfig:
-    """Where the daemon is: ``scheme`` is 'unix' or 'tcp'; ``tls`` set for TLS."""
+    """Where the daemon is: ``scheme`` is 'unix', 'tcp' or 'ssh'; ``tls`` set for TLS.
+
+    For ssh, ``address`` is the host, ``port`` 0 means ssh's own default,
+    ``user`` is the login (None: ssh's default), ``path`` the daemon's
+    socket on the remote side (None: the remote docker CLI's default) and
+    ``ssh_options`` extra arguments for the ``ssh`` program (``-F``, ``-i``,
+    ``-o Key=value``).
+    """
 
     scheme: str
-    address: str  # socket path for unix, host name for tcp
+    address: str  # socket path for unix, host name for tcp and ssh
     port: int = 0
     tls: TLSConfig | None = field(default=None)
+    user: str | None = None
+    path: str | None = None
+    ssh_options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
         if self.scheme == "unix":
             return f"unix://{self.address}"
+        if self.scheme == "custom":
+            return self.address  # a description of a caller-given transport
+        if self.scheme == "ssh":
+            who = f"{self.user}@" if self.user else ""
+            port = f":{self.port}" if self.port else ""
+            return f"ssh://{who}{self.address}{port}{self.path or ''}"
         return f"{'https' if self.tls else 'tcp'}://{self.address}:{self.port}"
 
 
@@ -82,33 +99,49 @@ def parse_host(host: str, tls: TLSConfig | None = None) -> HostConfig:
     """Parse a DOCKER_HOST-style address.
 
     ``unix:///path``, ``tcp://host:port``, ``http://host:port`` (plain),
-    ``https://host:port`` (TLS).  The default port is 2376 with TLS and 2375
-    without, as the docker CLI does.
+    ``https://host:port`` (TLS), ``ssh://[user@]host[:port][/socket]``.  As
+    the docker CLI does: the default port is 2376 with TLS and 2375
+    without, a bare ``host:port`` means ``tcp://host:port``, and a missing
+    host (``tcp://``, ``tcp://:2375``) means localhost.
     """
+    host = host.strip()
     if not host:
         return HostConfig("unix", DEFAULT_UNIX_SOCKET)
     if host.startswith("/"):
         return HostConfig("unix", host)
+    if "://" not in host:
+        host = "tcp://" + host  # the docker CLI's rule for a bare address
     parts = urlsplit(host)
     scheme = parts.scheme.lower()
     if scheme == "unix":
         path = (parts.netloc + parts.path) or DEFAULT_UNIX_SOCKET
         return HostConfig("unix", path)
+    try:
+        port = parts.port
+    except ValueError:
+        raise LocalProtocolError(f"bad port in {host!r}") from None
     if scheme in ("tcp", "http", "https"):
-        if not parts.hostname:
-            raise LocalProtocolError(f"no host name in {host!r}")
+        if parts.path not in ("", "/") or parts.query or parts.username:
+            raise LocalProtocolError(f"a tcp host is host:port only, not {host!r}")
         if scheme == "https" and tls is None:
             tls = TLSConfig()
         if scheme == "http":
             tls = None
-        try:
-            port = parts.port or (2376 if tls else 2375)
-        except ValueError:
-            raise LocalProtocolError(f"bad port in {host!r}") from None
-        return HostConfig("tcp", parts.hostname, port, tls)
+        return HostConfig("tcp", parts.hostname or "localhost", port or (2376 if tls else 2375), tls)
     if scheme == "ssh":
-        raise LocalProtocolError("ssh:// hosts are not supported by the sync transport yet")
-    raise LocalProtocolError(f"unsupported Docker host {host!r} (use unix://, tcp:// or https://)")
+        if not parts.hostname:
+            raise LocalProtocolError(f"no host name in {host!r}")
+        if parts.password is not None:
+            # The docker CLI refuses it too: a password in DOCKER_HOST would
+            # end up in process listings and logs.
+            raise LocalProtocolError("ssh:// hosts take no password (use keys or an agent)")
+        if parts.query or parts.fragment:
+            raise LocalProtocolError(f"extra parts in ssh host {host!r}")
+        return HostConfig("ssh", parts.hostname, port or 0, None, user=parts.username or None,
+                          path=parts.path or None)
+    raise LocalProtocolError(
+        f"unsupported Docker host {host!r} (use unix://, tcp://, https:// or ssh://)"
+    )
 
 
 def host_from_env(environ: Mapping[str, str] | None = None) -> HostConfig:
@@ -184,6 +217,18 @@ class SocketStream:
         self.sock.settimeout(timeout)
 
     def close(self) -> None:
+        """Close; safe from another thread while a read or write is blocked.
+
+        Closing a descriptor does not wake a ``recv`` blocked on it in
+        another thread (the kernel keeps the file alive for the call), so a
+        ``close()`` meant to stop a ``logs(follow=True)`` would never take
+        effect.  ``shutdown(SHUT_RDWR)`` first ends both directions: the
+        blocked ``recv`` returns EOF at once, a blocked ``send`` fails.
+        """
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # never connected, or already shut down by the peer
         try:
             self.sock.close()
         except OSError:
@@ -308,6 +353,13 @@ class TLSStream(SocketStream):
 
 def connect(host: HostConfig, connect_timeout: float | None = 10.0) -> SocketStream:
     """Open a new connection to the daemon."""
+    if host.scheme == "ssh":
+        from ._ssh import SSHTransport, ssh_command  # a process, not a socket: its own module
+
+        return SSHTransport(ssh_command(
+            host.address, user=host.user, port=host.port or None, socket_path=host.path,
+            options=host.ssh_options, connect_timeout=connect_timeout,
+        ))
     try:
         if host.scheme == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -341,27 +393,32 @@ def connect(host: HostConfig, connect_timeout: float | None = 10.0) -> SocketStr
 class Pool:
     """Idle keep-alive connections, at most ``size`` kept."""
 
-    def __init__(self, host: HostConfig, size: int = 4, connect_timeout: float | None = 10.0):
+    def __init__(self, host: HostConfig, size: int = 4, connect_timeout: float | None = 10.0,
+                 connect: ConnectFactory | None = None):
         self.host = host
         self.size = size
         self.connect_timeout = connect_timeout
-        self._idle: list[SocketStream] = []
+        # A caller-given factory (any Transport) replaces the built-in connect().
+        self._connect = connect
+        self._idle: list[Transport] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def acquire(self) -> tuple[SocketStream, bool]:
+    def acquire(self) -> tuple[Transport, bool]:
         """A connection, and whether it was reused (it may have gone stale)."""
         with self._lock:
             if self._closed:
                 raise LocalProtocolError("the client is closed")
             if self._idle:
                 return self._idle.pop(), True
+        if self._connect is not None:
+            return self._connect(), False
         return connect(self.host, self.connect_timeout), False
 
-    def release(self, stream: SocketStream) -> None:
+    def release(self, stream: Transport) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < self.size:
-                stream.settimeout(None)
+                set_read_timeout(stream, None)
                 self._idle.append(stream)
                 return
         stream.close()
