@@ -46,7 +46,7 @@ def test_pinned_version_skips_the_probe(docker_host):
     with Client(docker_host, version="1.25") as c:
         assert c.api_version == APIVersion("1.25")
         assert c._pool._idle == []  # nothing was sent to negotiate
-        assert isinstance(c.info(), dict)
+        assert isinstance(c.info(), protocol.SystemInfo)
 
 
 def test_negotiation_happens_once_under_concurrency(docker_host):

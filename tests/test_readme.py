@@ -75,9 +75,40 @@ def test_sessions_example(docker_host, monkeypatch):
 @pytest.mark.integration
 def test_client_example(docker_host, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", docker_host)
-    printed = run_block(block_with("client.logs(c[\"Id\"])"))
-    assert printed[:2] == ["1.41", "OK"]
-    assert sorted(printed[2:]) == ["STDERR b'err\\n'", "STDOUT b'out\\n'"]
+    printed = run_block(block_with("client.logs(cid)"))
+    assert printed[:3] == ["1.41", "OK", "0"]
+    assert sorted(printed[3:]) == ["STDERR b'err\\n'", "STDOUT b'out\\n'"]
+
+
+@pytest.mark.integration
+def test_progress_example(docker_host, registry, test_image, tmp_path, monkeypatch):
+    import base64
+    import json
+    import uuid
+
+    from protocol import Client
+
+    # The example pulls from a registry with the docker CLI's credentials:
+    # here the test registry, and a config.json that has its password.
+    config = {"auths": {registry.host: {"auth": base64.b64encode(
+        f"{registry.username}:{registry.password}".encode()).decode()}}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    from _fresh_image import push_fresh_image
+
+    with Client(docker_host) as client:
+        ref = push_fresh_image(client, registry)
+        try:
+            printed = run_block(block_with("pull_stream(").replace("127.0.0.1:5000/me/busybox:1", ref))
+        finally:
+            client.call("images.remove", name=ref, force=True)
+    repo, tag = ref.rsplit(":", 1)
+    # Not a terminal: plain lines, no bar redraws.
+    assert printed[0] == f"{tag}: Pulling from protocol/fresh"
+    assert any(line.endswith(": Pull complete") for line in printed), printed
+    assert printed[-1] == f"Status: Downloaded newer image for {repo}:{tag}"
+    assert not [line for line in printed if "\x1b" in line or "Downloading" in line]
 
 
 def test_endpoint_table_is_generated():

@@ -64,8 +64,11 @@ from ._endpoints import (
 )
 from ._lines import LineAssembler, LogLine
 from ._models import (
+    ContainerCreated,
     ContainerInspect,
+    ContainerStats,
     ContainerSummary,
+    ContainerWaitResult,
     Event,
     ExecInspect,
     ImageInspect,
@@ -74,7 +77,10 @@ from ._models import (
     SystemInfo,
     VersionInfo,
 )
+from ._names import EndpointName
 from ._negotiation import VersionRange, choose_version
+from ._progress import ProgressStream
+from ._render import ProgressRenderer
 from ._request import Request, ResponseKind, encode_query
 from ._responses import error_from_response, error_from_stream
 from ._stream import (
@@ -112,9 +118,12 @@ __all__ = [
     "Connection",
     "ConnectionClosed",
     "ConnectionState",
+    "ContainerCreated",
     "ContainerInspect",
     "ContainerNotRunning",
+    "ContainerStats",
     "ContainerSummary",
+    "ContainerWaitResult",
     "CredentialHelperError",
     "Data",
     "DEFAULT_MAX_SIZE",
@@ -130,6 +139,7 @@ __all__ = [
     "EndOfMessage",
     "Endpoint",
     "endpoint",
+    "EndpointName",
     "endpoint_names",
     "endpoint_table_markdown",
     "ENDPOINTS",
@@ -166,6 +176,8 @@ __all__ = [
     "parse_host",
     "parse_v1_0_progress",
     "ProgressMessage",
+    "ProgressRenderer",
+    "ProgressStream",
     "ProtocolError",
     "RawStreamDecoder",
     "registry_for_image",

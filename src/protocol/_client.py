@@ -13,8 +13,8 @@ import dataclasses
 import itertools
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, BinaryIO, Union
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, Generic, TypeVar, Union
 
 from ._connection import Connection, ConnectionState, ReceivedEvent
 from ._errors import (
@@ -28,6 +28,23 @@ from ._errors import (
     VersionError,
 )
 from ._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
+from ._models import (
+    ContainerCreated,
+    ContainerInspect,
+    ContainerStats,
+    ContainerSummary,
+    ContainerWaitResult,
+    Event,
+    ExecInspect,
+    ImageInspect,
+    ImageSummary,
+    ProgressMessage,
+    SystemInfo,
+    VersionInfo,
+)
+from ._names import EndpointName
+from ._progress import ProgressStream
+from ._stream import Frame
 from ._negotiation import (
     VersionRange,
     choose_version,
@@ -53,8 +70,12 @@ __all__ = ["Client", "StreamingResponse", "Session", "ExecResult"]
 
 Sink = Union[int, BinaryIO, Any]
 
+# What iterating a StreamingResponse gives: Any for a raw response; the
+# typed streams (logs, events, stats) name their items.
+_I = TypeVar("_I")
 
-def _read_json(resp: StreamingResponse, request: Request) -> Any:
+
+def _read_json(resp: StreamingResponse[Any], request: Request) -> Any:
     """The decoded JSON body of an answered request (None for an empty body)."""
     with resp:
         body = resp.read()
@@ -68,7 +89,19 @@ def _read_json(resp: StreamingResponse, request: Request) -> Any:
         ) from None
 
 
-class StreamingResponse:
+def _json_items(model: Callable[[Any], _I], resp: StreamingResponse[Any]) -> Callable[[Any], _I]:
+    """Wrap each decoded message of a JSON stream in ``model``; an in-band
+    error raises its typed exception (the items before it were handed out)."""
+
+    def convert(item: Any) -> _I:
+        if isinstance(item, StreamError):
+            raise error_from_stream(item, resp.request, resp.status)
+        return model(item)
+
+    return convert
+
+
+class StreamingResponse(Generic[_I]):
     """An answered request whose body is read on demand.
 
     Iterate it for the body's events: :class:`Frame` and :class:`StreamError`
@@ -76,7 +109,15 @@ class StreamingResponse:
     for JSON streams, :class:`Data` for other bodies.  The connection goes
     back to the pool once the body is complete, and is closed if the
     iteration is abandoned (:meth:`close`, or use it as a context manager).
+
+    The type parameter is what iteration gives: ``StreamingResponse[Frame |
+    StreamError]`` from :meth:`Client.logs`, ``StreamingResponse[Event]``
+    from :meth:`Client.events`; ``Any`` for :meth:`Client.call`'s raw ones.
     """
+
+    # Applied to each item by iteration (typed views); None hands the
+    # decoder's items out untouched, from C, with no Python call per item.
+    _map: Callable[[Any], Any] | None = None
 
     def __init__(
         self,
@@ -182,10 +223,19 @@ class StreamingResponse:
                 batch.pop()
             yield batch
 
-    def __iter__(self) -> Iterator[ReceivedEvent]:
+    def __iter__(self) -> Iterator[_I]:
         # chain.from_iterable hands out the items of each batch from C: no
         # Python frame is resumed per item, only once per socket read.
-        return itertools.chain.from_iterable(self._item_batches())
+        items = itertools.chain.from_iterable(self._item_batches())
+        if self._map is not None:
+            return map(self._map, items)
+        return items
+
+    def _typed(self, convert: Callable[[Any], Any] | None = None) -> Any:
+        """This response, its items converted by ``convert`` when iterated
+        (the caller states the resulting type)."""
+        self._map = convert
+        return self
 
     def items(self) -> Iterator[Any]:
         """Like iteration, but :class:`Data` events give their bytes."""
@@ -240,7 +290,7 @@ class StreamingResponse:
         """True once :meth:`close` abandoned the body before its end."""
         return self._aborted
 
-    def __enter__(self) -> StreamingResponse:
+    def __enter__(self) -> StreamingResponse[_I]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -414,7 +464,7 @@ class Client:
 
     # -- sending -----------------------------------------------------------
 
-    def _exchange(self, request: Request) -> StreamingResponse:
+    def _exchange(self, request: Request) -> StreamingResponse[Any]:
         """Send ``request`` as is and read up to its response head."""
         for attempt in range(2):
             stream, reused = self._pool.acquire()
@@ -450,7 +500,7 @@ class Client:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def send(self, request: Request, *, versioned: bool = True) -> StreamingResponse:
+    def send(self, request: Request, *, versioned: bool = True) -> StreamingResponse[Any]:
         """Send a request at the negotiated version; raise :class:`APIError` for error answers.
 
         The returned :class:`StreamingResponse` has the head read and the body
@@ -471,7 +521,7 @@ class Client:
 
     # -- the whole API, from the endpoint table ----------------------------
 
-    def call(self, name: str, /, *, auth: Any = None, **kwargs: Any) -> Any:
+    def call(self, name: EndpointName, /, *, auth: Any = None, **kwargs: Any) -> Any:
         """Call any endpoint of the table by name at the negotiated version.
 
         ``name`` is a table name such as ``"containers.list"`` or
@@ -565,20 +615,25 @@ class Client:
 
     # -- registry and build progress -------------------------------------
 
-    def progress(self, resp: StreamingResponse) -> list[Any]:
+    def progress(self, resp: StreamingResponse[Any]) -> list[ProgressMessage]:
         """Consume a JSON progress stream; raise its in-band error as a typed exception.
 
-        Returns the messages (dicts) before the end.  An ``error`` /
-        ``errorDetail`` message raises :class:`Unauthorized` for registry
-        refusals, else :class:`APIError`, carrying the message.
+        Returns the messages before the end.  An ``error`` / ``errorDetail``
+        message raises :class:`Unauthorized` for registry refusals, else
+        :class:`APIError`, carrying the message; its ``messages`` attribute
+        holds every message received before it.
         """
-        messages: list[Any] = []
-        with resp:
-            for item in resp:
-                if isinstance(item, StreamError):
-                    raise error_from_stream(item, resp.request, resp.status)
-                messages.append(item)
-        return messages
+        return ProgressStream.from_response(resp).collect()
+
+    def _progress_stream(self, endpoint_name: EndpointName, /, **kwargs: Any) -> ProgressStream:
+        result = self.call(endpoint_name, **kwargs)
+        if isinstance(result, list):  # v1.0's plain-text progress, parsed by call()
+            return ProgressStream(result)
+        if isinstance(result, str):  # before API 1.8 the build log is plain text
+            return ProgressStream([{"stream": line} for line in result.splitlines(keepends=True)])
+        if result is None:  # images.load before API 1.23 answers with no body
+            return ProgressStream([])
+        return ProgressStream.from_response(result)
 
     @staticmethod
     def _auth_for(image: str, auth: Any) -> Any:
@@ -589,28 +644,36 @@ class Client:
             return DockerConfig.load().credentials_for(registry_for_image(image))
         return auth
 
-    def pull(self, image: str, tag: str | None = None, *, auth: Any = None,
-             platform: str | None = None) -> list[Any]:
-        """``POST /images/create?fromImage=``: pull, returning the progress messages.
+    def pull_stream(self, image: str, tag: str | None = None, *, auth: Any = None,
+                    platform: str | None = None) -> ProgressStream:
+        """``POST /images/create?fromImage=``: the pull's progress as it happens.
 
         ``auth`` is an :class:`AuthConfig` or dict, or ``True`` to use the
-        docker CLI's configuration for the image's registry."""
+        docker CLI's configuration for the image's registry.  Iterate the
+        result for :class:`ProgressMessage`; an in-band error raises."""
         if tag is None and ":" in image.rsplit("/", 1)[-1] and "@" not in image:
             image, tag = image.rsplit(":", 1)
         auth = self._auth_for(image, auth)
-        result = self.call("images.create", from_image=image, tag=tag, platform=platform, auth=auth)
-        return result if isinstance(result, list) else self.progress(result)
+        return self._progress_stream("images.create", from_image=image, tag=tag, platform=platform, auth=auth)
 
-    def push(self, image: str, tag: str | None = None, *, auth: Any = None) -> list[Any]:
-        """``POST /images/{name}/push``: push, returning the progress messages
-        (``auth`` as for :meth:`pull`)."""
+    def pull(self, image: str, tag: str | None = None, *, auth: Any = None,
+             platform: str | None = None) -> list[ProgressMessage]:
+        """Pull, returning every progress message (see :meth:`pull_stream`)."""
+        return self.pull_stream(image, tag, auth=auth, platform=platform).collect()
+
+    def push_stream(self, image: str, tag: str | None = None, *, auth: Any = None) -> ProgressStream:
+        """``POST /images/{name}/push``: the push's progress as it happens
+        (``auth`` as for :meth:`pull_stream`)."""
         if tag is None and ":" in image.rsplit("/", 1)[-1]:
             image, tag = image.rsplit(":", 1)
         auth = self._auth_for(image, auth)
-        result = self.call("images.push", name=image, tag=tag, auth=auth)
-        return result if isinstance(result, list) else self.progress(result)
+        return self._progress_stream("images.push", name=image, tag=tag, auth=auth)
 
-    def build(
+    def push(self, image: str, tag: str | None = None, *, auth: Any = None) -> list[ProgressMessage]:
+        """Push, returning every progress message (see :meth:`push_stream`)."""
+        return self.push_stream(image, tag, auth=auth).collect()
+
+    def build_stream(
         self,
         path: str | None = None,
         *,
@@ -619,11 +682,11 @@ class Client:
         dockerfile: str | None = None,
         auth_configs: Mapping[str, Any] | None = None,
         **params: Any,
-    ) -> list[Any]:
+    ) -> ProgressStream:
         """``POST /build`` from a directory (streamed as a tar honouring
         ``.dockerignore``, never written to disk or held in memory whole) or
-        from a caller-given tar ``fileobj``.  Returns the progress messages;
-        an in-band build error raises :class:`APIError`."""
+        from a caller-given tar ``fileobj``: the build's output as it
+        happens.  An in-band build error raises :class:`APIError`."""
         if (path is None) == (fileobj is None):
             raise LocalProtocolError("build() takes a context directory or a tar fileobj, not both")
         if path is not None:
@@ -637,10 +700,33 @@ class Client:
             kwargs["dockerfile"] = dockerfile
         if auth_configs is not None:
             kwargs["registry_config"] = encode_registry_config(auth_configs, api_version=self.api_version)
-        result = self.call("images.build", body=body, **kwargs)
-        if isinstance(result, str):  # before API 1.8 the build log is plain text
-            return [{"stream": line} for line in result.splitlines(keepends=True)]
-        return self.progress(result)
+        return self._progress_stream("images.build", body=body, **kwargs)
+
+    def build(
+        self,
+        path: str | None = None,
+        *,
+        fileobj: Any = None,
+        tag: str | list[str] | None = None,
+        dockerfile: str | None = None,
+        auth_configs: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> list[ProgressMessage]:
+        """Build, returning every progress message (see :meth:`build_stream`)."""
+        return self.build_stream(path, fileobj=fileobj, tag=tag, dockerfile=dockerfile,
+                                 auth_configs=auth_configs, **params).collect()
+
+    def load_stream(self, data: bytes | Any, *, quiet: bool = False) -> ProgressStream:
+        """``POST /images/load`` (API >= 1.7) of a ``docker save`` tar given as
+        bytes or a binary file object (streamed): the progress as it happens
+        (none before API 1.23, whose answer has no body)."""
+        body = data if isinstance(data, bytes) else tar_from_fileobj(data)
+        return self._progress_stream("images.load", body=body,
+                                     quiet=quiet if self.api_version >= APIVersion("1.23") else None)
+
+    def load(self, data: bytes | Any, *, quiet: bool = False) -> list[ProgressMessage]:
+        """Load images, returning every progress message (see :meth:`load_stream`)."""
+        return self.load_stream(data, quiet=quiet).collect()
 
     # -- system ------------------------------------------------------------
 
@@ -650,32 +736,34 @@ class Client:
         with self.send(get, versioned=False) as resp:
             return resp.read().decode("utf-8", errors="replace")
 
-    def version(self) -> Any:
-        return self.call("system.version")
+    def version(self) -> VersionInfo:
+        return VersionInfo(self.call("system.version"))
 
-    def info(self) -> Any:
-        return self.call("system.info")
+    def info(self) -> SystemInfo:
+        return SystemInfo(self.call("system.info"))
 
     # -- containers --------------------------------------------------------
 
-    def containers(self, all: bool = False, limit: int | None = None, filters: Mapping[str, Any] | None = None) -> Any:
-        return self.call("containers.list", all=all, limit=limit, filters=filters)
+    def containers(self, all: bool = False, limit: int | None = None,
+                   filters: Mapping[str, Any] | None = None) -> list[ContainerSummary]:
+        return [ContainerSummary(c) for c in self.call("containers.list", all=all, limit=limit, filters=filters)]
 
-    def inspect_container(self, container: str) -> Any:
-        return self.call("containers.inspect", id=container)
+    def inspect_container(self, container: str) -> ContainerInspect:
+        return ContainerInspect(self.call("containers.inspect", id=container))
 
-    def create_container(self, image: str, command: list[str] | str | None = None, *, name: str | None = None, **config: Any) -> Any:
+    def create_container(self, image: str, command: list[str] | str | None = None, *, name: str | None = None,
+                         **config: Any) -> ContainerCreated:
         """``POST /containers/create``; ``config`` keys are the API's (Tty, Env, HostConfig, ...)."""
         body: dict[str, Any] = {"Image": image, **config}
         if command is not None:
             body["Cmd"] = [command] if isinstance(command, str) else list(command)
-        return self.call("containers.create", name=name, json=body)
+        return ContainerCreated(self.call("containers.create", name=name, json=body))
 
     def start_container(self, container: str) -> None:
         self.call("containers.start", id=container)
 
-    def wait_container(self, container: str) -> Any:
-        return self.call("containers.wait", id=container)
+    def wait_container(self, container: str) -> ContainerWaitResult:
+        return ContainerWaitResult(self.call("containers.wait", id=container))
 
     def remove_container(self, container: str, force: bool = False, volumes: bool = False) -> None:
         self.call("containers.remove", id=container, force=force, v=volumes)
@@ -692,12 +780,13 @@ class Client:
         since: int | None = None,
         until: int | None = None,
         tty: bool | None = None,
-    ) -> StreamingResponse:
+    ) -> StreamingResponse[Frame | StreamError]:
         """``GET /containers/{id}/logs`` as a stream of :class:`Frame` / :class:`StreamError`.
 
         ``tty`` is the container's TTY setting; when None and the daemon is
         older than API 1.42, it is looked up with an inspect call.
         """
+        # Items are the decoder's own Frame / StreamError objects, untouched.
         return self.call(  # type: ignore[no-any-return]
             "containers.logs",
             id=container,
@@ -745,14 +834,17 @@ class Client:
         since: int | str | None = None,
         until: int | str | None = None,
         filters: Mapping[str, Any] | None = None,
-    ) -> StreamingResponse:
-        """``GET /events``: a stream of event dicts (ends at ``until``, else never)."""
-        return self.call("system.events",  # type: ignore[no-any-return]
-                         since=since, until=until, filters=filters)
+    ) -> StreamingResponse[Event]:
+        """``GET /events``: a stream of :class:`Event` (ends at ``until``, else
+        never); an in-band error raises its typed exception."""
+        resp = self.call("system.events", since=since, until=until, filters=filters)
+        return resp._typed(_json_items(Event, resp))  # type: ignore[no-any-return]
 
-    def stats(self, container: str, *, stream: bool = True) -> StreamingResponse:
-        """``GET /containers/{id}/stats`` (API >= 1.17): a stream of stats dicts."""
-        return self.call("containers.stats", id=container, stream=stream)  # type: ignore[no-any-return]
+    def stats(self, container: str, *, stream: bool = True) -> StreamingResponse[ContainerStats]:
+        """``GET /containers/{id}/stats`` (API >= 1.17): a stream of
+        :class:`ContainerStats` (one sample with ``stream=False``)."""
+        resp = self.call("containers.stats", id=container, stream=stream)
+        return resp._typed(_json_items(ContainerStats, resp))  # type: ignore[no-any-return]
 
     # -- attach and exec (hijacked sessions) ------------------------------
 
@@ -850,8 +942,8 @@ class Client:
             "exec.start", id=exec_id, json={"Detach": False, "Tty": tty}, tty=tty
         )
 
-    def inspect_exec(self, exec_id: str) -> Any:
-        return self.call("exec.inspect", id=exec_id)
+    def inspect_exec(self, exec_id: str) -> ExecInspect:
+        return ExecInspect(self.call("exec.inspect", id=exec_id))
 
     def exec_stream(self, container: str, command: list[str] | str, *, stdin: bool = False,
                     tty: bool = False, **options: Any) -> Session:
@@ -902,10 +994,10 @@ class Client:
 
     # -- images ------------------------------------------------------------
 
-    def images(self, all: bool = False, filters: Mapping[str, Any] | None = None) -> Any:
-        return self.call("images.list", all=all, filters=filters)
+    def images(self, all: bool = False, filters: Mapping[str, Any] | None = None) -> list[ImageSummary]:
+        return [ImageSummary(i) for i in self.call("images.list", all=all, filters=filters)]
 
-    def inspect_image(self, image: str) -> Any:
-        return self.call("images.inspect", name=image)
+    def inspect_image(self, image: str) -> ImageInspect:
+        return ImageInspect(self.call("images.inspect", name=image))
 
 

@@ -24,6 +24,9 @@ __all__ = [
     "ExecInspect",
     "Event",
     "ProgressMessage",
+    "ContainerCreated",
+    "ContainerWaitResult",
+    "ContainerStats",
 ]
 
 _M = TypeVar("_M", bound="_Model")
@@ -88,7 +91,19 @@ class _Model:
         """``raw.get``: any field, including those without a property."""
         return self.raw.get(key, default)
 
+    # Read-only mapping access to the raw document, so code written against
+    # the plain dicts (``c["Id"]``, ``"State" in info``) keeps working.
+    def __getitem__(self, key: str) -> Any:
+        return self.raw[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.raw
+
     def __eq__(self, other: object) -> bool:
+        # Equal to the same view of an equal document, and to the plain
+        # dict itself: code that compared the answers as dicts still works.
+        if isinstance(other, Mapping) and not isinstance(other, _Model):
+            return self.raw == other
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, _Model)
@@ -614,3 +629,136 @@ class ProgressMessage(_Model):
     @property
     def aux(self) -> Any:
         return self.raw.get("aux")
+
+
+class ContainerCreated(_Model):
+    """``POST /containers/create``: ``{Id, Warnings}``."""
+
+    __slots__ = ()
+
+    @property
+    def id(self) -> str:
+        # The daemon always sends Id on success; an answer without one is
+        # not a container we could use.
+        value = _str(_first(self.raw, "Id", "ID"))
+        if value is None:
+            raise KeyError("Id")
+        return value
+
+    @property
+    def warnings(self) -> list[str]:
+        return _strs(self.raw.get("Warnings"))
+
+
+class ContainerWaitResult(_Model):
+    """``POST /containers/{id}/wait``: ``{StatusCode, Error{Message}}``
+    (``Error`` since API 1.30)."""
+
+    __slots__ = ()
+
+    @property
+    def status_code(self) -> int | None:
+        return _int(self.raw.get("StatusCode"))
+
+    @property
+    def error(self) -> str | None:
+        return _str(_dict(self.raw.get("Error")).get("Message")) or None
+
+
+class ContainerStats(_Model):
+    """One ``GET /containers/{id}/stats`` sample.
+
+    ``cpu_percent`` and ``memory_percent`` are computed as the docker CLI
+    computes them (``cli/command/container/stats_helpers.go``): the
+    container's CPU time delta over the system's CPU time delta between this
+    sample and ``precpu_stats`` (the daemon's previous one), times the number
+    of online CPUs; memory usage minus the page cache (cgroup v1
+    ``total_inactive_file``, v2 ``inactive_file``) over the limit.
+    """
+
+    __slots__ = ()
+
+    @property
+    def read(self) -> str | None:
+        return _str(self.raw.get("read"))
+
+    @property
+    def name(self) -> str | None:
+        return _str(self.raw.get("name"))
+
+    @property
+    def id(self) -> str | None:
+        return _str(self.raw.get("id"))
+
+    @property
+    def cpu_percent(self) -> float:
+        cpu, pre = _dict(self.raw.get("cpu_stats")), _dict(self.raw.get("precpu_stats"))
+        usage, pre_usage = _dict(cpu.get("cpu_usage")), _dict(pre.get("cpu_usage"))
+        total, pre_total = _int(usage.get("total_usage")), _int(pre_usage.get("total_usage"))
+        system, pre_system = _int(cpu.get("system_cpu_usage")), _int(pre.get("system_cpu_usage"))
+        if total is None or pre_total is None or system is None or pre_system is None:
+            return 0.0
+        cpu_delta, system_delta = total - pre_total, system - pre_system
+        online = _int(cpu.get("online_cpus")) or len(_strs_or_ints(usage.get("percpu_usage")))
+        if cpu_delta <= 0 or system_delta <= 0 or not online:
+            return 0.0
+        return cpu_delta / system_delta * online * 100.0
+
+    @property
+    def memory_usage(self) -> int | None:
+        """Usage without the page cache, as ``docker stats`` shows it."""
+        mem = _dict(self.raw.get("memory_stats"))
+        usage = _int(mem.get("usage"))
+        if usage is None:
+            return None
+        stats = _dict(mem.get("stats"))
+        # cgroup v1 reports total_inactive_file, v2 inactive_file.
+        for key in ("total_inactive_file", "inactive_file"):
+            cache = _int(stats.get(key))
+            if cache is not None and cache < usage:
+                return usage - cache
+        return usage
+
+    @property
+    def memory_limit(self) -> int | None:
+        return _int(_dict(self.raw.get("memory_stats")).get("limit"))
+
+    @property
+    def memory_percent(self) -> float:
+        usage, limit = self.memory_usage, self.memory_limit
+        if usage is None or not limit:
+            return 0.0
+        return usage / limit * 100.0
+
+    @property
+    def pids(self) -> int | None:
+        return _int(_dict(self.raw.get("pids_stats")).get("current"))
+
+    @property
+    def network_io(self) -> tuple[int, int]:
+        """Bytes received and sent, summed over the interfaces."""
+        rx = tx = 0
+        for iface in _dict(self.raw.get("networks")).values():
+            if isinstance(iface, Mapping):
+                rx += _int(iface.get("rx_bytes")) or 0
+                tx += _int(iface.get("tx_bytes")) or 0
+        return rx, tx
+
+    @property
+    def block_io(self) -> tuple[int, int]:
+        """Bytes read and written (``blkio_stats.io_service_bytes_recursive``)."""
+        read = write = 0
+        entries = _dict(self.raw.get("blkio_stats")).get("io_service_bytes_recursive")
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, Mapping):
+                op = str(entry.get("op", "")).lower()
+                value = _int(entry.get("value")) or 0
+                if op == "read":
+                    read += value
+                elif op == "write":
+                    write += value
+        return read, write
+
+
+def _strs_or_ints(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []

@@ -32,8 +32,9 @@ __all__ = [
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 
 if TYPE_CHECKING:
+    # "cython" or "python" at run time, whichever twin the checker saw.
+    IMPLEMENTATION: str
     from ._stream_py import (
-        IMPLEMENTATION,
         Frame,
         JSONStreamDecoder,
         MultiplexedStreamDecoder,
