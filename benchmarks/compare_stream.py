@@ -1,47 +1,53 @@
-"""Measure the stream decoders and print one table (medians, rates, ratios).
+"""The stream decoders in memory, against compiled floors measured in the same run.
 
-    PYTHONPATH=src python3 benchmarks/compare_stream.py            # quick sizes
-    PYTHONPATH=src python3 benchmarks/compare_stream.py --full     # issue sizes
+    .venv/bin/python benchmarks/compare_stream.py --quick        # CI: < 30 s, checks the script works
+    .venv/bin/python benchmarks/compare_stream.py                # default sizes (10 MB, 200 k messages)
+    .venv/bin/python benchmarks/compare_stream.py --full         # 100 MB of frames, 1 M messages
+    .venv/bin/python benchmarks/compare_stream.py --callgrind    # + instructions per item (valgrind)
+
+One table per workload; every row's time is divided by the baseline row's,
+measured in the same run, interleaved, medians of ``--repeat`` rounds (see
+``calibration.py``).  Nothing here asserts a speed.
 
 Workloads (in memory, so the decoder is the bottleneck):
 
 * ``logs-61``: container logs as dockerd 20.10 sends them: 61-byte
   multiplexed frames (8-byte header + 53-byte line), stdout and stderr
-  alternating, every frame its own HTTP chunk (``35\\r\\n`` frame ``\\r\\n``),
-  ending with ``0\\r\\n\\r\\n``.  Fed in 256 KiB reads (``--read``).
-* ``logs-32k``: the same with 32 KiB payloads.
-* ``json-*``: a JSON stream of progress messages (``{"status":"Downloading",
-  ...}\\r\\n``) fed in 1-byte, 1 KiB and 64 KiB pieces.
-* ``json.loads``: ``json.loads`` alone on the pre-split messages, the floor
-  for any JSON-stream decoder; the "split overhead" line is decoder time over
-  that floor.
-* linearity: ns per message for 1 k .. 1 M messages (64 KiB pieces).
+  alternating, every frame its own HTTP chunk (``3d\\r\\n`` frame ``\\r\\n``),
+  ending with ``0\\r\\n\\r\\n``, fed in pieces of about 256 KiB cut at
+  chunk boundaries (``--read``).  Baseline: ``walk + 1 object/frame``, a
+  minimal compiled loop over the same pieces that builds a list of one
+  payload ``bytes`` per frame (``_calibrate.pyx``): the least any per-item
+  decoder must do.  Also shown: the walk alone and a ``memcpy`` of the input.
+* ``logs-32k``: the same with 32 KiB payloads.  Baseline: ``memcpy`` of the
+  input (the decoders copy every payload byte once).
+* ``json``: a JSON stream of progress messages (``{"status":"Downloading",
+  ...}\\r\\n``) in 64 KiB and 1 KiB pieces.  Baseline: ``json.loads`` on the
+  messages already split (the floor for any JSON-stream decoder that returns
+  what ``json.loads`` returns).
 
-Rates: frames/s (or messages/s), and GB/s of *input* bytes (chunk framing
-included).  Every time is the median of ``--repeat`` runs.  Items are
-dropped after each feed(), as a consumer that handles them as they come
-would; feed_into() writes to a null sink (an object whose write() discards).
-
-docker-py (7.1) reference: it has no chunk decoder of its own (urllib3 does
-that), so its frame functions get the de-chunked payload: an advantage to
-docker-py.  ``frames_iter`` runs over an in-memory fake socket (it polls the
-socket before every read, as it does on a real one); it and ``json_stream``
-are quadratic or slow enough that they run on a smaller count, given in the
-table.
+Peers: the pure-Python twin, and docker-py (7.x) when installed (``pip
+install .[bench]``).  docker-py has no chunk decoder of its own (urllib3 does
+that), so its frame function gets the de-chunked payload: an advantage to
+docker-py.  ``json_stream`` is slow in small pieces and runs on fewer
+messages (given in the row).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
+import importlib.util
 import io
 import json
 import os
-import statistics
 import sys
-import time
+from pathlib import Path
 from typing import Any, Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import calibration  # noqa: E402
+from calibration import print_table  # noqa: E402
 
 LINE = b"x" * 52 + b"\n"  # 53-byte line: 61-byte frame
 PROGRESS = (
@@ -201,147 +207,157 @@ def json_loads_only(messages: list[bytes]) -> int:
     return len(messages)
 
 
+
+
 # ---------------------------------------------------------------------------
-# Measuring
+# Tables
 # ---------------------------------------------------------------------------
 
 
-def median_time(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
+def logs_table(name: str, payload_size: int, total: int, read: int, repeat: int, impls: dict[str, Any],
+               cal: Any, docker_py: bool, python: bool) -> None:
+    body, payload, nframes = logs_body(total, payload_size)
+    pieces = calibration.chunk_aligned_pieces(body, read)
+    rows: dict[str, Callable[[], Any]] = {
+        "memcpy of the input": lambda: cal.copy(pieces),
+        "bytes.find pass (memchr)": lambda: [p.find(b"\xff") for p in pieces],
+        "walk": lambda: cal.walk(pieces),
+        "walk + 1 object/frame": lambda: cal.walk_objects(pieces),
+    }
+    for impl, module in impls.items():
+        if impl == "python" and not python:
+            continue
+        rows[f"{impl} feed()"] = lambda m=module: mux_feed(m, pieces)
+        rows[f"{impl} feed_into()"] = lambda m=module: mux_feed_into(m, pieces)
+    if docker_py:
+        rows["docker-py (de-chunked input)"] = lambda: dockerpy_buffer_helper(payload)
+    # Every row must see every frame (the floors too): a check, not a speed assertion.
+    assert cal.walk(pieces) == cal.walk_objects(pieces) == nframes
+    for impl, module in impls.items():
+        assert mux_feed(module, pieces) == nframes
+    medians = calibration.interleaved(rows, repeat)
+    baseline = "walk + 1 object/frame" if payload_size < 1024 else "memcpy of the input"
+    print_table(f"{name}: {nframes} frames, {len(body) / 1e6:.1f} MB, pieces of ~{read // 1024} KiB",
+                nframes, "frames", medians, baseline, len(body))
+
+
+def json_table(messages: int, repeat: int, impls: dict[str, Any], docker_py: bool, python: bool) -> None:
+    body = json_body(messages)
+    split = [PROGRESS[:-2]] * messages
+    rows: dict[str, Callable[[], Any]] = {
+        "json.loads (pre-split)": lambda: json_loads_only(split),
+        "utf-8 + scan_once (pre-split)": lambda: scan_only(split),
+    }
+    notes: dict[str, str] = {}
+    for piece in (64 * 1024, 1024):
+        pieces = pieces_of(body, piece)
+        for impl, module in impls.items():
+            if impl == "python" and not python:
+                continue
+            rows[f"{impl} feed(), {piece // 1024} KiB pieces"] = lambda m=module, p=pieces: json_feed(m, p)
+            assert json_feed(module, pieces) == messages
+    medians = calibration.interleaved(rows, repeat)
+    if docker_py:
+        # Slower by far: fewer messages, scaled to the table's count.
+        small = min(messages, 50_000)
+        dpieces = pieces_of(body[: small * len(PROGRESS)], 64 * 1024)
+        t = calibration.interleaved({"d": lambda: dockerpy_json_stream(dpieces)}, max(1, repeat // 2))["d"]
+        medians["docker-py json_stream, 64 KiB"] = t * messages / small
+        notes["docker-py json_stream, 64 KiB"] = f"(on {small} messages, scaled)"
+    print_table(f"json: {messages} progress messages, {len(body) / 1e6:.1f} MB", messages, "msgs",
+                medians, "json.loads (pre-split)", len(body), notes)
+
+
+# ---------------------------------------------------------------------------
+# callgrind
+# ---------------------------------------------------------------------------
+
+CG_FRAMES = 20_000
+CG_MESSAGES = 5_000
+CG_WORKLOADS = (
+    # (name, items, the name of its baseline)
+    ("walk", CG_FRAMES, "walk + 1 object/frame"),
+    ("walk + 1 object/frame", CG_FRAMES, "walk + 1 object/frame"),
+    ("cython feed()", CG_FRAMES, "walk + 1 object/frame"),
+    ("cython feed_into()", CG_FRAMES, "walk + 1 object/frame"),
+    ("json.loads (pre-split)", CG_MESSAGES, "json.loads (pre-split)"),
+    ("cython json feed(), 64 KiB pieces", CG_MESSAGES, "json.loads (pre-split)"),
+)
+
+
+def callgrind_child() -> None:
+    """Run every CG_WORKLOADS entry once inside ``measured`` (under valgrind, by the parent)."""
+    import protocol._speedups as cy
+
+    cal = calibration.load()
+    body, _, nframes = logs_body(CG_FRAMES * 61, 53)
+    assert nframes == CG_FRAMES
+    pieces = calibration.chunk_aligned_pieces(body, 256 * 1024)
+    jpieces = pieces_of(json_body(CG_MESSAGES), 64 * 1024)
+    split = [PROGRESS[:-2]] * CG_MESSAGES
+    fns: dict[str, Callable[[], Any]] = {
+        "walk": lambda: cal.walk(pieces),
+        "walk + 1 object/frame": lambda: cal.walk_objects(pieces),
+        "cython feed()": lambda: mux_feed(cy, pieces),
+        "cython feed_into()": lambda: mux_feed_into(cy, pieces),
+        "json.loads (pre-split)": lambda: json_loads_only(split),
+        "cython json feed(), 64 KiB pieces": lambda: json_feed(cy, jpieces),
+    }
+    for fn in fns.values():  # warm: first calls fill caches and free lists
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    for name, _, _ in CG_WORKLOADS:
+        cal.measured(fns[name])
 
 
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, int, int, float, str, str]] = []
-        self.by_key: dict[tuple[str, str], float] = {}
-
-    def add(self, workload: str, impl: str, items: int, nbytes: int, seconds: float) -> None:
-        rate = items / seconds
-        self.by_key[(workload, impl)] = rate
-        vs_py = self.by_key.get((workload, "python"))
-        vs_docker = self.by_key.get((workload, "docker-py"))
-        self.rows.append(
-            (
-                workload,
-                impl,
-                items,
-                nbytes,
-                seconds,
-                f"{rate / vs_py:.1f}x" if vs_py and impl != "python" else "",
-                f"{rate / vs_docker:.1f}x" if vs_docker and impl != "docker-py" else "",
-            )
-        )
-        print(self._fmt(self.rows[-1]), flush=True)
-
-    @staticmethod
-    def header() -> str:
-        return (
-            f"{'workload':<26} {'implementation':<24} {'items':>9} {'MB in':>8} "
-            f"{'median s':>9} {'M items/s':>10} {'GB/s':>7} {'vs py':>7} {'vs docker-py':>12}"
-        )
-
-    @staticmethod
-    def _fmt(row: tuple[str, str, int, int, float, str, str]) -> str:
-        workload, impl, items, nbytes, seconds, vs_py, vs_docker = row
-        return (
-            f"{workload:<26} {impl:<24} {items:>9} {nbytes / 1e6:>8.1f} {seconds:>9.4f} "
-            f"{items / seconds / 1e6:>10.3f} {nbytes / seconds / 1e9:>7.3f} {vs_py:>7} {vs_docker:>12}"
-        )
+def callgrind_table() -> None:
+    if not calibration.have_callgrind():
+        print("\n(callgrind: valgrind is not installed; `apt-get install valgrind` to count instructions)")
+        return
+    # The child loads the module compiled here instead of compiling under valgrind.
+    env = dict(os.environ, CALIBRATE_SO=calibration.load().__file__)
+    counts = calibration.callgrind_runs([sys.executable, str(Path(__file__).resolve()), "--callgrind-child"], env)
+    if len(counts) != len(CG_WORKLOADS):
+        raise RuntimeError(f"callgrind: {len(counts)} profiles for {len(CG_WORKLOADS)} workloads")
+    per_item = {name: ir / items for (name, items, _), ir in zip(CG_WORKLOADS, counts)}
+    print(f"\ncallgrind: instructions per item ({CG_FRAMES} 61-byte frames, {CG_MESSAGES} JSON messages; "
+          "exact from run to run)")
+    print(f"  {'':44} {'x baseline':>10} {'Ir/item':>10}")
+    for name, _, base in CG_WORKLOADS:
+        label = name + (" (baseline)" if name == base else "")
+        print(f"  {label:44} {per_item[name] / per_item[base]:9.2f}x {per_item[name]:10.1f}")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--full", action="store_true", help="issue sizes: 100 MB of logs, 1 M JSON messages")
-    ap.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
+    size = ap.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes, 3 rounds: checks that the script works")
+    size.add_argument("--full", action="store_true", help="100 MB of frames, 1 M JSON messages")
+    ap.add_argument("--repeat", type=int, help="interleaved rounds per table (median); default 7, --quick 3")
     ap.add_argument("--read", type=int, default=256 * 1024, help="input piece size for the log workloads")
-    ap.add_argument("--no-docker-py", action="store_true", help="skip the docker-py reference")
-    ap.add_argument("--no-python", action="store_true", help="skip the Python twin on the big workloads")
+    ap.add_argument("--no-docker-py", action="store_true", help="skip the docker-py peer")
+    ap.add_argument("--no-python", action="store_true", help="skip the Python twin")
+    ap.add_argument("--callgrind", action="store_true", help="also count instructions per item (valgrind)")
+    ap.add_argument("--callgrind-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.callgrind_child:
+        callgrind_child()
+        return
 
-    mb = 100 if args.full else int(os.environ.get("BENCH_MB", "10"))
-    messages = 1_000_000 if args.full else int(os.environ.get("BENCH_MESSAGES", "50000"))
-    # Smaller counts for the slow paths (stated in the table).
-    dockerpy_frames = min(200_000, mb * 1_000_000 // 61)
-    one_byte_messages = min(messages, 20_000)
-    dockerpy_json_messages = min(messages, 50_000)
-
+    mb = 100 if args.full else (2 if args.quick else 10)
+    messages = 1_000_000 if args.full else (20_000 if args.quick else 200_000)
+    repeat = args.repeat or (3 if args.quick else 7)
     impls = twins()
-    table = Table()
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; median of {args.repeat}; reads of {args.read} bytes")
-    print(Table.header())
-
-    for name, payload_size in (("logs-61", 53), ("logs-32k", 32 * 1024)):
-        body, payload, nframes = logs_body(mb * 1_000_000, payload_size)
-        pieces = pieces_of(body, args.read)
-        if not args.no_docker_py:
-            if name == "logs-61":
-                small = payload[: dockerpy_frames * 61]
-                t = median_time(lambda: dockerpy_frames_iter(small), max(1, args.repeat // 2))
-                table.add(f"{name} [{dockerpy_frames} fr]", "docker-py frames_iter", dockerpy_frames, len(small), t)
-            else:
-                t = median_time(lambda: dockerpy_frames_iter(payload), max(1, args.repeat // 2))
-                table.add(name, "docker-py frames_iter", nframes, len(body), t)
-            t = median_time(lambda: dockerpy_buffer_helper(payload), args.repeat)
-            table.add(name, "docker-py", nframes, len(body), t)
-        for impl, module in impls.items():
-            if impl == "python" and args.no_python:
-                continue
-            for label, fn in (("feed", mux_feed), ("feed_into", mux_feed_into)):
-                t = median_time(lambda: fn(module, pieces), args.repeat if impl != "python" else max(1, args.repeat // 2))
-                key = f"{name} {label}"
-                # Ratios: each form against the same form of the Python twin.
-                if impl == "python":
-                    table.by_key[(key, "python")] = nframes / t
-                table.by_key[(key, "docker-py")] = table.by_key.get((name, "docker-py"), 0.0)
-                table.add(key, impl, nframes, len(body), t)
-        del body, payload, pieces
-        gc.collect()
-
-    # JSON streams.
-    body = json_body(messages)
-    split = [PROGRESS[:-2]] * messages
-    t_loads = median_time(lambda: json_loads_only(split), args.repeat)
-    table.add("json.loads (pre-split)", "stdlib json.loads", messages, len(body), t_loads)
-    t_scan = median_time(lambda: scan_only(split), args.repeat)
-    table.add("decode+scan (pre-split)", "utf-8 + json scan_once", messages, len(body), t_scan)
-    for piece in (1, 1024, 64 * 1024):
-        count = one_byte_messages if piece == 1 else messages
-        data = body[: count * len(PROGRESS)]
-        pieces = pieces_of(data, piece)
-        key = f"json {piece} B pieces" + (f" [{count}]" if count != messages else "")
-        if not args.no_docker_py:
-            dcount = min(count, dockerpy_json_messages if piece != 1 else 2_000)
-            dpieces = pieces_of(data[: dcount * len(PROGRESS)], piece)
-            t = median_time(lambda: dockerpy_json_stream(dpieces), max(1, args.repeat // 2))
-            table.by_key[(key, "docker-py")] = dcount / t
-            table.add(key + f" (docker-py: {dcount})", "docker-py json_stream", dcount, len(data[: dcount * len(PROGRESS)]), t)
-        for impl, module in impls.items():
-            if impl == "python" and args.no_python and piece == 1:
-                continue
-            t = median_time(lambda: json_feed(module, pieces), args.repeat)
-            table.add(key, impl, count, len(data), t)
-            if piece == 64 * 1024:
-                print(
-                    f"  -> {impl}: {(t / t_loads - 1) * 100:+.1f}% vs json.loads on pre-split messages, "
-                    f"{(t / t_scan - 1) * 100:+.1f}% vs its own per-message decode (utf-8 + scan_once) on them"
-                )
-
-    print("\nLinearity (64 KiB pieces): ns per message")
-    counts = [1_000, 10_000, 100_000] + ([1_000_000] if args.full else [])
-    for impl, module in impls.items():
-        cells = []
-        for count in counts:
-            pieces = pieces_of(json_body(count), 64 * 1024)
-            reps = max(3, min(args.repeat, 5))
-            t = median_time(lambda: json_feed(module, pieces), reps)
-            cells.append(f"{count:>9}: {t / count * 1e9:8.0f}")
-        print(f"  {impl:<8}" + "  ".join(cells))
+    docker_py = not args.no_docker_py and importlib.util.find_spec("docker") is not None
+    if not args.no_docker_py and not docker_py:
+        print("(docker-py is not installed: pip install .[bench] for the docker-py rows)")
+    cal = calibration.load()
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {repeat} interleaved rounds, medians; "
+          f"ratios are of times measured in this run")
+    logs_table("logs-61", 53, mb * 1_000_000, args.read, repeat, impls, cal, docker_py, not args.no_python)
+    logs_table("logs-32k", 32 * 1024, mb * 1_000_000, args.read, repeat, impls, cal, docker_py, not args.no_python)
+    json_table(messages, repeat, impls, docker_py, not args.no_python)
+    if args.callgrind:
+        callgrind_table()
 
 
 if __name__ == "__main__":
