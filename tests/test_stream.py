@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from _twins import twin  # noqa: F401  (also provided by conftest.py)
+from _twins import get_twin, twin  # noqa: F401  (also provided by conftest.py)
 
 import protocol._stream_py as python_twin
 from protocol._errors import LocalProtocolError, MessageTooLarge, RemoteProtocolError
@@ -164,6 +164,74 @@ def test_frames_spanning_chunks_and_chunks_holding_several_frames(twin):
         assert feed_all(d, [body]) == expected
         d = twin.MultiplexedStreamDecoder(chunked=True)
         assert feed_all(d, [body[i : i + 1] for i in range(len(body))]) == expected
+
+
+# Chunks of whole frames (the daemon's usual shape) are decoded by the
+# compiled twin's per-item fast path; everything else in this body makes it
+# hand over to the general state machine at that chunk and take up again
+# after it.  The outcome must not depend on which path decoded what.
+MIXED_CHUNKS = (
+    chunk(frame(1, b"a\n"))
+    + chunk(frame(2, b"bb\n") + frame(0, b"stdin-as-out\n") + frame(1, b""))  # several frames, type 0, empty
+    + b"00000000000000c\r\n" + frame(1, b"1234") + b"\r\n"  # 15 leading zeros: 16 digits
+    + b"c;ext=1\r\n" + frame(1, b"ext\n") + b"\r\n"  # an extension
+    + chunk(frame(3, b"boom\n"))  # type 3 in a chunk of its own
+    + chunk(frame(2, b"x") + frame(3, b"late\n") + frame(1, b"y"))  # type 3 among others
+    + chunk(frame(1, b"head")[:5]) + chunk(frame(1, b"head")[5:])  # a frame across chunks
+    + chunk(frame(2, b"z" * 40))
+    + b"0\r\n\r\n"
+)
+MIXED_EXPECTED = [
+    F(OUT, b"a\n"), F(ERR, b"bb\n"), F(OUT, b"stdin-as-out\n"), F(OUT, b"1234"), F(OUT, b"ext\n"),
+    ("error", "boom", None, None), F(ERR, b"x"), ("error", "late", None, None), F(OUT, b"y"),
+    F(OUT, b"head"), F(ERR, b"z" * 40),
+]
+
+
+def test_whole_frame_chunks_mixed_with_every_other_shape_every_split(twin):
+    for pieces in splits(MIXED_CHUNKS):
+        d = twin.MultiplexedStreamDecoder(chunked=True)
+        assert feed_all(d, pieces) == MIXED_EXPECTED, pieces
+        assert d.finished and d.offset == len(MIXED_CHUNKS)
+
+
+@pytest.mark.parametrize(
+    "bad, exc, offset",
+    [
+        (chunk(b"\x05\x00\x00\x00\x00\x00\x00\x01x"), "unknown stream type 5", 3),
+        (chunk(b"\x01\x00\x00\x01\x00\x00\x00\x01x"), "non-zero padding bytes", 3),
+        (chunk(frame(1, b"y" * 41)), "41 bytes", 4),  # over max_frame_size=40
+        # chunk data not followed by CRLF: the frame was whole before the error
+        (chunk(frame(1, b"short"))[:-2] + b"X\n", "CRLF", None),
+        (b"11111111111111111\r\n", "chunk", None),  # 17 hex digits
+        (b"5\r\n" + frame(1, b"abcdefgh")[:5] + b"\r\n0\r\n\r\n", "ended", None),  # body ends mid-header
+    ],
+)
+def test_whole_frame_chunks_then_an_error_keeps_what_came_before(twin, bad, exc, offset):
+    good = chunk(frame(1, b"ok\n")) + chunk(frame(2, b"ok2\n") + frame(1, b"ok3\n"))
+    data = good + bad
+    other = get_twin("python" if twin.IMPLEMENTATION == "cython" else "cython")
+    for pieces in splits(data):
+        outcomes = []
+        for module in (twin, other):
+            d = module.MultiplexedStreamDecoder(chunked=True, max_frame_size=40)
+            items = []
+            try:
+                for p in pieces:
+                    items += d.feed(p)
+                d.end()
+            except RemoteProtocolError as e:
+                outcomes.append((type(e), str(e), e.offset, norm(items + e.items)))
+            else:
+                outcomes.append(None)
+        assert outcomes[0] is not None, pieces
+        assert outcomes[0] == outcomes[1], pieces
+        kind, message, at, items = outcomes[0]
+        assert exc in message
+        if offset is not None:
+            assert at == len(good) + offset  # the frame header, after the chunk-size line
+        before = [F(OUT, b"ok\n"), F(ERR, b"ok2\n"), F(OUT, b"ok3\n")]
+        assert items == before + ([F(OUT, b"short")] if exc == "CRLF" else [])
 
 
 def test_frame_delivered_as_soon_as_complete(twin):
