@@ -54,7 +54,7 @@ def daemon(tmp_path):
     made = []
 
     def make(routes):
-        d = FakeDaemon(routes, unix_path=str(tmp_path / "d.sock"))
+        d = FakeDaemon(routes, memory=True)  # the scripted daemon on in-memory pipes
         made.append(d)
         return d
 
@@ -73,7 +73,7 @@ def ok_ping(version, head=True):
 
 def test_modern_daemon_uses_head_ping(daemon):
     d = daemon({**ok_ping("1.41"), "GET /v1.41/info": http_response("200 OK", b"{}")})
-    with Client(d.host) as c:
+    with Client(connect=d.connect) as c:
         assert c.api_version == "1.41"
         c.info()
     assert d.seen == ["HEAD /_ping", "GET /v1.41/info"]
@@ -82,14 +82,14 @@ def test_modern_daemon_uses_head_ping(daemon):
 def test_head_unsupported_falls_back_to_get(daemon):
     # API 1.25-1.39: HEAD /_ping is not routed (404 or 405).
     d = daemon({**ok_ping("1.38", head=False)})
-    with Client(d.host) as c:
+    with Client(connect=d.connect) as c:
         assert c.api_version == "1.38"
     assert d.seen == ["HEAD /_ping", "GET /_ping"]
 
 
 def test_daemon_newer_than_client_is_capped(daemon):
     d = daemon(ok_ping("1.99"))
-    with Client(d.host) as c:
+    with Client(connect=d.connect) as c:
         assert c.api_version == "1.55"
 
 
@@ -97,7 +97,7 @@ def test_ping_without_header_falls_back_to_version(daemon):
     # docker 1.11-1.12 (API 1.23-1.24): /_ping exists but has no Api-Version.
     body = json.dumps({"Version": "1.12.6", "ApiVersion": "1.24"}).encode()
     d = daemon({**ok_ping(None), "GET /version": http_response("200 OK", body, {"Content-Type": "application/json"})})
-    with Client(d.host) as c:
+    with Client(connect=d.connect) as c:
         assert c.api_version == "1.24"
     assert d.seen == ["HEAD /_ping", "GET /_ping", "GET /version"]
 
@@ -106,14 +106,14 @@ def test_ancient_daemon_release_mapping(daemon):
     # docker 0.6.7: no /_ping at all (bare 404s), /version without ApiVersion.
     body = json.dumps({"Version": "0.6.7", "GitCommit": "cb48ecc", "GoVersion": "go1.2"}).encode()
     d = daemon({"GET /version": http_response("200 OK", body)})
-    with Client(d.host) as c:
+    with Client(connect=d.connect) as c:
         assert c.api_version == "1.7"
 
 
 def test_daemon_too_new_for_a_capped_client(daemon):
     body = json.dumps({"ApiVersion": "1.52", "MinAPIVersion": "1.44"}).encode()
     d = daemon({**ok_ping(None), "GET /version": http_response("200 OK", body)})
-    with Client(d.host, max_version="1.41") as c:
+    with Client(connect=d.connect, max_version="1.41") as c:
         with pytest.raises(VersionError) as info:
             c.api_version
     assert info.value.server_version == "1.44"
@@ -123,7 +123,7 @@ def test_too_new_of_old_eras_through_the_client(daemon):
     # docker 0.8-1.6 refused a too-new version with a 404 and this text.
     text = b"client and server don't have same version (client : 1.13, server: 1.12)\n"
     d = daemon({"GET /v1.13/info": http_response("404 Not Found", text, {"Content-Type": "text/plain"})})
-    with Client(d.host, version="1.13") as c:
+    with Client(connect=d.connect, version="1.13") as c:
         with pytest.raises(VersionError) as info:
             c.info()
     assert (info.value.client_version, info.value.server_version) == ("1.13", "1.12")

@@ -174,3 +174,10 @@ def test_close_from_another_thread_wakes_an_ssh_reader(ssh_client):
     t.join(3)
     assert not t.is_alive() and time.monotonic() - started < 1.0
     assert isinstance(outcome[0], StreamClosed)
+
+
+def test_docker_host_from_the_environment(ssh_docker, tmp_path):
+    env = {"DOCKER_HOST": ssh_docker.host, "DOCKER_CONFIG": str(tmp_path)}
+    with Client(environ=env, ssh_options=ssh_docker.options) as c:
+        assert c.host.scheme == "ssh" and c.context == "default"
+        assert c.ping() == "OK"
