@@ -64,7 +64,7 @@ def test_exec_items_in_order_per_stream(client, sleeper):
 def test_tty_exec_is_raw_with_resize(client, sleeper):
     with client.exec_stream(sleeper, ["sh", "-c", "sleep 0.5; stty size; printf 'x\\ny\\n'"], tty=True) as session:
         assert session.response.status_code == 101
-        session.resize(33, 77)
+        session.resize(height=33, width=77)
         out = b"".join(f.data for f in session)
         assert session.wait() == 0
     # One raw stream (no frame headers), resized, with the TTY's \n -> \r\n.

@@ -189,8 +189,26 @@ class Session:
 
     # -- control -------------------------------------------------------------
 
-    def resize(self, height: int, width: int) -> None:
-        """Resize the TTY (``/exec/{id}/resize`` or ``/containers/{id}/resize``)."""
+    def resize(self, size: Any = None, *, height: int | None = None, width: int | None = None) -> None:
+        """Resize the TTY (``/exec/{id}/resize`` or ``/containers/{id}/resize``).
+
+        Give ``os.get_terminal_size()`` (anything with ``lines`` and
+        ``columns``), or ``height=`` and ``width=`` by keyword.  Positional
+        numbers are refused: the API's order (h, w) is the reverse of
+        ``os.terminal_size``'s (columns, lines), and a swapped pair would be
+        accepted silently by the daemon.
+        """
+        if size is not None:
+            if height is not None or width is not None:
+                raise TypeError("resize() takes a terminal size or height=/width=, not both")
+            if not (hasattr(size, "lines") and hasattr(size, "columns")):
+                raise TypeError(
+                    "resize() takes os.get_terminal_size() (or an object with .lines and .columns), "
+                    f"or height= and width= by keyword, not {size!r}"
+                )
+            height, width = int(size.lines), int(size.columns)
+        if height is None or width is None:
+            raise TypeError("resize() needs both height= and width=")
         if self.exec_id is not None:
             self._client.call("exec.resize", id=self.exec_id, h=height, w=width)
         else:
