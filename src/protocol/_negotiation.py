@@ -38,13 +38,17 @@ class VersionRange:
     maximum: APIVersion
 
 
+# Requests are immutable: built once, not on every ping().
+_PING_REQUESTS = (
+    Request("HEAD", "/_ping", kind=ResponseKind.EMPTY),
+    Request("GET", "/_ping", kind=ResponseKind.TEXT),
+)
+
+
 def ping_requests() -> tuple[Request, Request]:
     """HEAD /_ping then GET /_ping, unversioned (a versioned /_ping can be
     refused by a daemon that does not speak that version: docker-py#2639)."""
-    return (
-        Request("HEAD", "/_ping", kind=ResponseKind.EMPTY),
-        Request("GET", "/_ping", kind=ResponseKind.TEXT),
-    )
+    return _PING_REQUESTS
 
 
 def version_request() -> Request:

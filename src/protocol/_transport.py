@@ -214,7 +214,11 @@ class SocketStream:
             raise TransportError(f"half-close failed: {exc}") from None
 
     def settimeout(self, timeout: float | None) -> None:
-        self.sock.settimeout(timeout)
+        # Every request sets the client's timeout and the pool resets it: a
+        # change costs a system call (fcntl, for blocking mode), reading the
+        # socket's current value costs none.
+        if self.sock.gettimeout() != timeout:
+            self.sock.settimeout(timeout)
 
     def close(self) -> None:
         """Close; safe from another thread while a read or write is blocked.
