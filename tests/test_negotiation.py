@@ -6,7 +6,7 @@ import json
 import pytest
 
 from _fakedaemon import FakeDaemon, http_response
-from protocol import APIVersion, Client, Response, VersionError, VersionRange, choose_version
+from protocol import APIVersion, Client, RemoteProtocolError, Response, VersionError, VersionRange, choose_version
 from protocol._negotiation import api_version_for_release, version_from_ping, version_from_version_body
 
 CLIENT = VersionRange(APIVersion("1.0"), APIVersion("1.55"))
@@ -39,7 +39,8 @@ def test_version_body():
     # docker 0.6.7: no ApiVersion yet; the release says 1.7
     r = version_from_version_body(b'{"Version":"0.6.7","GitCommit":"cb48ecc","GoVersion":"go1.2"}')
     assert r == VersionRange(None, APIVersion("1.7"))
-    assert version_from_version_body(b"not json") is None
+    with pytest.raises(RemoteProtocolError):  # peer-controlled JSON: never a builtin error
+        version_from_version_body(b"not json")
     assert version_from_version_body(b'{"Version":"weird"}') is None
 
 

@@ -16,11 +16,15 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Generic, TypeVar, Union
 
-from ._connection import Connection, ConnectionState, ReceivedEvent
+from ._connection import DEFAULT_MAX_BODY_SIZE, Connection, ConnectionState, ReceivedEvent
 from ._errors import (
+    APIError,
+    ConnectionLost,
     ContainerNotRunning,
     LocalProtocolError,
+    MessageTooLarge,
     ProtocolError,
+    ReadTimeout,
     RemoteProtocolError,
     StreamClosed,
     TransportError,
@@ -54,7 +58,7 @@ from ._negotiation import (
     version_request,
 )
 from ._request import Request, ResponseKind
-from ._responses import error_from_response, error_from_stream
+from ._responses import decode_json, error_from_response, error_from_stream
 from ._auth import DockerConfig, encode_registry_auth, encode_registry_config, registry_for_image
 from ._build_context import tar_context, tar_from_fileobj
 from ._endpoints import build_request, endpoint, parse_v1_0_progress
@@ -62,7 +66,7 @@ from ._session import ExecResult, Session, start_session
 from ._about import USER_AGENT
 from ._context import client_settings, resolve_environment
 from ._interface import ConnectFactory, Transport, set_read_timeout
-from ._transport import HostConfig, Pool, TLSConfig, parse_host
+from ._transport import HostConfig, Pool, TLSConfig, bytes_written, parse_host, reset_written
 from ._transport import write_to as _write_to
 from ._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
 
@@ -76,17 +80,43 @@ _I = TypeVar("_I")
 
 
 def _read_json(resp: StreamingResponse[Any], request: Request) -> Any:
-    """The decoded JSON body of an answered request (None for an empty body)."""
+    """The decoded JSON body of an answered request (None for an empty body).
+
+    The body is gathered in one buffer (bounded by max_body_size), decoded to
+    text, and the buffer dropped before parsing: the peak is the text plus
+    the result, not three copies of the body.
+    """
     with resp:
-        body = resp.read()
-    if not body.strip():
+        buf = resp.read_buffer()
+    if not buf.strip():
         return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise RemoteProtocolError(
-            f"{request.method} {request.path}: the daemon's answer is not JSON: {body[:200]!r}"
-        ) from None
+    return decode_json(buf, f"the answer to {request.method} {request.path}")
+
+
+def _check_name(what: str, image: Any, tag: Any) -> None:
+    """Caller input checked before anything is sent: a clear TypeError
+    instead of an AttributeError from deep inside."""
+    if not isinstance(image, str) or not image:
+        raise TypeError(f"{what}() needs an image name (a non-empty str), not {image!r}")
+    if tag is not None and not isinstance(tag, str):
+        raise TypeError(f"{what}() tag must be a str or None, not {type(tag).__name__}")
+
+
+def exc_items(exc: BaseException) -> list[Any]:
+    """The items a protocol error says its failing read completed."""
+    items = getattr(exc, "items", None)
+    return list(items) if isinstance(items, list) else []
+
+
+def _timed_out(request: Request | None, timeout: float | None) -> ReadTimeout:
+    what = "the daemon" if request is None else f"{request.method} {request.target}"
+    return ReadTimeout(f"{what}: no data from the daemon within {timeout}s (read timeout)",
+                       request, timeout)
+
+
+#: Methods Go's net/http deems safe to send again (RFC 9110 idempotent
+#: methods the Engine API uses): retried after a stale keep-alive connection.
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
 
 
 def _json_items(model: Callable[[Any], _I], resp: StreamingResponse[Any]) -> Callable[[Any], _I]:
@@ -126,6 +156,7 @@ class StreamingResponse(Generic[_I]):
         conn: Connection,
         response: Response,
         pending: list[ReceivedEvent],
+        error: BaseException | None = None,
     ) -> None:
         self._client = client
         self._stream: Transport | None = stream
@@ -133,9 +164,15 @@ class StreamingResponse(Generic[_I]):
         self.response = response
         self.request = conn.request
         self._pending = pending
+        self._error = error  # raised once the pending items are handed out
         self._done = False
         self._aborted = False  # close() came before the end of the body
-        if self._ended(pending):
+        if error is not None:
+            self._pending = [e for e in pending if not isinstance(e, (EndOfMessage, ConnectionClosed))]
+            self._done = True  # the connection is broken: never reused
+            stream.close()
+            self._stream = None
+        elif self._ended(pending):
             self._release()
 
     @property
@@ -169,7 +206,10 @@ class StreamingResponse(Generic[_I]):
         stream, self._stream = self._stream, None
         if stream is None:
             return
-        if self._conn.state is ConnectionState.IDLE:
+        # Reused only when the sans-I/O side says the cycle ended cleanly on
+        # a keep-alive connection (the pool also refuses it if any byte is
+        # already waiting on the socket).
+        if self._conn.reusable:
             self._client._pool.release(stream)
         else:
             stream.close()
@@ -193,6 +233,10 @@ class StreamingResponse(Generic[_I]):
             if self._pending:
                 batch, self._pending = self._pending, []
                 yield batch
+            if self._error is not None:
+                error, self._error = self._error, None
+                error.items = []  # type: ignore[attr-defined]  # handed out above
+                raise error
             while not self._done:
                 stream = self._stream
                 if stream is None:
@@ -205,6 +249,9 @@ class StreamingResponse(Generic[_I]):
                 if events:
                     yield events
             self._check_open()
+        except ReadTimeout:
+            self.close()
+            raise _timed_out(self.request, self._client.timeout) from None
         except Exception as exc:
             if self._aborted and not isinstance(exc, StreamClosed):
                 # A read or parse failing because close() pulled the socket away.
@@ -242,13 +289,49 @@ class StreamingResponse(Generic[_I]):
         for ev in self:
             yield ev.data if isinstance(ev, Data) else ev
 
-    def read(self) -> bytes:
-        """The whole body as bytes (for non-stream bodies)."""
-        parts = [ev.data for ev in self if isinstance(ev, Data)]
-        return b"".join(parts)
+    def read(self, limit: int | None = -1) -> bytes:
+        """The whole body as bytes (for non-stream bodies).
+
+        At most ``limit`` bytes (default: the client's ``max_body_size``;
+        None: no limit): a longer body raises :class:`MessageTooLarge` before
+        it is held, from its Content-Length when it has one.
+        """
+        return bytes(self.read_buffer(limit))
+
+    def read_buffer(self, limit: int | None = -1) -> bytearray:
+        """Like :meth:`read`, in one growing buffer (no list of parts joined
+        at the end, so the body is not held twice)."""
+        if limit == -1:
+            limit = self._client.max_body_size
+        if limit is not None:
+            length = self.response.header(b"content-length")
+            if length is not None and length.isdigit() and int(length) > limit \
+                    and self.request is not None and self.request.method != "HEAD":
+                self.close()
+                raise MessageTooLarge(
+                    f"the daemon announced a {int(length)}-byte body; the limit is {limit}"
+                )
+        buf = bytearray()
+        try:
+            for ev in self:
+                if isinstance(ev, Data):
+                    buf += ev.data
+                    if limit is not None and len(buf) > limit:
+                        self.close()
+                        raise MessageTooLarge(f"the body passed the limit of {limit} bytes")
+        except (ProtocolError, TransportError) as exc:
+            # The body up to the fault is the caller's to see.
+            buf += b"".join(e.data for e in exc_items(exc) if isinstance(e, Data))
+            exc.received = bytes(buf)
+            raise
+        return buf
 
     def drain_into(self, stdout: Sink, stderr: Sink, errors: list[StreamError]) -> None:
         """Read the rest of a container-output body straight into two sinks."""
+        if self._error is not None:  # pending items were taken with take_pending()
+            error, self._error = self._error, None
+            error.items = []  # type: ignore[attr-defined]
+            raise error
         try:
             while not self._done:
                 stream = self._stream
@@ -322,7 +405,13 @@ class Client:
     pins the API version (no probe); ``None`` negotiates on the first
     request.  ``timeout`` is a read timeout applied to every response,
     streams included; the default, ``None``, never times out a read (a
-    ``logs(follow=True)`` can be quiet for hours).
+    ``logs(follow=True)`` can be quiet for hours).  A read that passes it
+    raises :class:`ReadTimeout` (a :class:`TransportError`, and a
+    ``TimeoutError``) naming the request and the limit.
+
+    ``max_body_size`` bounds every body held whole (JSON, text and error
+    answers, :meth:`StreamingResponse.read`): :class:`MessageTooLarge`
+    before the memory is spent.  Streams keep their own per-item bounds.
 
     Instead of a host, ``connect=`` takes a factory that returns a new
     :class:`Transport` per connection (the pool calls it when no idle one
@@ -357,6 +446,7 @@ class Client:
         connect: ConnectFactory | None = None,
         ssh_options: Sequence[str] = (),
         context: str | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         # ``stream_impl`` selects a twin of the stream layer for every
         # connection (tests run both); None uses protocol.IMPLEMENTATION's.
@@ -395,6 +485,9 @@ class Client:
         if ssh_options:
             self.host = dataclasses.replace(self.host, ssh_options=tuple(ssh_options))
         self.timeout = timeout
+        if not isinstance(max_body_size, int) or max_body_size < 0:
+            raise LocalProtocolError(f"max_body_size must be a non-negative int, not {max_body_size!r}")
+        self.max_body_size = max_body_size
         self._range = VersionRange(APIVersion(min_version), APIVersion(max_version))
         if self._range.minimum is None or self._range.maximum < self._range.minimum:
             raise LocalProtocolError("max_version is below min_version")
@@ -451,7 +544,7 @@ class Client:
             # Before API 1.25 responses carry no Api-Version; /version does.
             with self._exchange(version_request()) as resp:
                 body = resp.read()
-            if resp.status >= 400:
+            if resp.status >= 300:
                 raise error_from_response(resp.response, body, version_request())
             daemon = version_from_version_body(body)
             if daemon is None:
@@ -465,12 +558,26 @@ class Client:
     # -- sending -----------------------------------------------------------
 
     def _exchange(self, request: Request) -> StreamingResponse[Any]:
-        """Send ``request`` as is and read up to its response head."""
+        """Send ``request`` as is and read up to its response head.
+
+        A request is sent a second time (on a new connection) only when that
+        is safe, as Go's net/http decides it: the first attempt used a
+        reused keep-alive connection, and either no byte of the request was
+        written, or the request is a GET/HEAD without a streamed body and no
+        byte of an answer arrived.  Every other broken exchange raises
+        :class:`ConnectionLost`, saying whether the daemon may have acted.
+        """
+        replayable = request.body is None or isinstance(request.body, bytes)
+        idempotent = request.method in _IDEMPOTENT and replayable
         for attempt in range(2):
             stream, reused = self._pool.acquire()
-            conn = Connection(stream_impl=self._stream_impl, default_headers=self._default_headers)
+            conn = Connection(stream_impl=self._stream_impl, default_headers=self._default_headers,
+                              max_body_size=self.max_body_size)
+            received = False
+            eof = False
             try:
                 set_read_timeout(stream, self.timeout)
+                reset_written(stream)
                 stream.write(conn.send_request(request))
                 if conn.state is ConnectionState.SENDING_BODY:
                     for chunk in request.body_chunks():
@@ -481,20 +588,39 @@ class Client:
                 events: list[ReceivedEvent] = []
                 while True:
                     data = stream.read()
+                    if data:
+                        received = True
+                    else:
+                        eof = True
                     events.extend(conn.receive_data(data))
                     if events and isinstance(events[0], Response):
                         return StreamingResponse(self, stream, conn, events[0], events[1:])
-                    if not data:
-                        raise RemoteProtocolError("the daemon closed the connection before answering")
-            except (RemoteProtocolError, TransportError):
+            except ReadTimeout:
                 stream.close()
-                # A pooled connection the daemon closed while idle fails
-                # before any answer: retry once on a fresh one, when the
-                # body can be sent again (an iterable body is consumed).
-                replayable = request.body is None or isinstance(request.body, bytes)
-                if reused and attempt == 0 and conn.response is None and replayable:
-                    continue
-                raise
+                raise _timed_out(request, self.timeout) from None
+            except (RemoteProtocolError, TransportError) as exc:
+                items = exc_items(exc)
+                if items and isinstance(items[0], Response):
+                    # The head is complete and the fault is in the body that
+                    # came with it: the caller gets the response, its items
+                    # so far, then the error, as for a later read.
+                    return StreamingResponse(self, stream, conn, items[0], items[1:], error=exc)
+                stream.close()
+                if isinstance(exc, RemoteProtocolError) and not eof:
+                    raise  # the daemon answered, with bytes that break HTTP
+                count = bytes_written(stream)
+                written = count is None or count > 0
+                if reused and attempt == 0 and (not written or (idempotent and not received)):
+                    continue  # a stale keep-alive connection: safe to send again
+                state = "after part of its answer" if received else "before any answer"
+                raise ConnectionLost(
+                    f"{request.method} {request.target}: the connection was lost {state} "
+                    f"({exc}); not sent again, "
+                    + ("the daemon may have processed it" if written
+                       else "nothing of it was written"),
+                    request,
+                    may_have_been_processed=written,
+                ) from exc
             except BaseException:
                 stream.close()
                 raise
@@ -509,7 +635,9 @@ class Client:
         if versioned and request.version is None:
             request = request.with_version(self.api_version)
         resp = self._exchange(request)
-        if resp.status >= 400 or resp.status == 304:
+        if resp.status >= 300:
+            # Errors, 304, and redirects: the daemon never redirects, so a
+            # 3xx answer is not the answer asked for (UnexpectedRedirect).
             with resp:
                 body = resp.read()
             raise error_from_response(resp.response, body, request)
@@ -553,6 +681,8 @@ class Client:
             kwargs["tty"] = self._output_tty(name, kwargs)
         request = build_request(name, version, **kwargs)
         if request.kind is ResponseKind.HIJACK:
+            # None when the daemon answers without taking the connection
+            # over (exec start with Detach: true).
             if name.startswith("exec."):
                 return start_session(self, request, exec_id=kwargs.get("id"))
             return start_session(self, request, container=kwargs.get("id"))
@@ -609,9 +739,10 @@ class Client:
         if value is None:
             raise RemoteProtocolError("the daemon sent no X-Docker-Container-Path-Stat header")
         try:
-            return json.loads(base64.b64decode(value))
+            raw = base64.b64decode(value)
         except ValueError:
             raise RemoteProtocolError(f"undecodable X-Docker-Container-Path-Stat: {value[:100]!r}") from None
+        return decode_json(raw, "the X-Docker-Container-Path-Stat header")
 
     # -- registry and build progress -------------------------------------
 
@@ -650,7 +781,10 @@ class Client:
 
         ``auth`` is an :class:`AuthConfig` or dict, or ``True`` to use the
         docker CLI's configuration for the image's registry.  Iterate the
-        result for :class:`ProgressMessage`; an in-band error raises."""
+        result for :class:`ProgressMessage`; an in-band error raises.  Any
+        error (in-band, protocol or transport) carries the messages received
+        before it in ``exc.messages`` (also ``exc.received``)."""
+        _check_name("pull", image, tag)
         if tag is None and ":" in image.rsplit("/", 1)[-1] and "@" not in image:
             image, tag = image.rsplit(":", 1)
         auth = self._auth_for(image, auth)
@@ -664,6 +798,7 @@ class Client:
     def push_stream(self, image: str, tag: str | None = None, *, auth: Any = None) -> ProgressStream:
         """``POST /images/{name}/push``: the push's progress as it happens
         (``auth`` as for :meth:`pull_stream`)."""
+        _check_name("push", image, tag)
         if tag is None and ":" in image.rsplit("/", 1)[-1]:
             image, tag = image.rsplit(":", 1)
         auth = self._auth_for(image, auth)
@@ -938,9 +1073,19 @@ class Client:
         output below API 1.42).  The body is JSON, with the JSON Content-Type
         that API 1.22+ daemons require.
         """
-        return self.call(  # type: ignore[no-any-return]
-            "exec.start", id=exec_id, json={"Detach": False, "Tty": tty}, tty=tty
-        )
+        session = self.call("exec.start", id=exec_id, json={"Detach": False, "Tty": tty}, tty=tty)
+        if session is None:
+            raise RemoteProtocolError(
+                f"exec {exec_id[:12]}: the daemon answered the start with an ordinary "
+                "response instead of taking the connection over"
+            )
+        return session  # type: ignore[no-any-return]
+
+    def exec_start_detached(self, exec_id: str, *, tty: bool = False) -> None:
+        """``POST /exec/{id}/start`` with ``Detach: true``: the command runs in
+        the background; the daemon answers an empty 200 (no hijack) and the
+        connection is reused.  Its exit code comes from :meth:`inspect_exec`."""
+        self.call("exec.start", id=exec_id, json={"Detach": True, "Tty": tty}, tty=tty)
 
     def inspect_exec(self, exec_id: str) -> ExecInspect:
         return ExecInspect(self.call("exec.inspect", id=exec_id))
@@ -990,7 +1135,13 @@ class Client:
                     writer.join(timeout=5)
             if failure and not isinstance(failure[0], TransportError):
                 raise failure[0]
-            return ExecResult(session.wait(), out, err)
+            try:
+                code = session.wait()
+            except (ProtocolError, TransportError, APIError) as exc:
+                # The output is complete: the caller keeps it.
+                exc.received = ExecResult(None, out, err)
+                raise
+            return ExecResult(code, out, err)
 
     # -- images ------------------------------------------------------------
 

@@ -25,6 +25,17 @@ body depends on the response, decided once the head is known:
 Bytes that arrived together with the head always belong to the body or the
 hijacked stream and are decoded, never dropped (docker-py#3332).
 
+Chunked bodies that are not streams (JSON, text, binary, error answers) are
+de-chunked by the stream layer's raw decoder too, so every body follows one
+chunk-size rule (at most 16 hex digits; h11 accepts 20).  Bodies that are not
+streams are bounded by ``max_body_size`` (checked against Content-Length
+when the head arrives, counted while reading otherwise), except successful
+BINARY bodies, which callers consume incrementally (the client bounds
+:meth:`StreamingResponse.read` instead).
+
+An error raised by :meth:`Connection.receive_data` carries, in ``items``,
+every event the failing call had completed before the failure.
+
 The states and the calls allowed in each are the table ``_ALLOWED`` below.
 """
 
@@ -36,7 +47,7 @@ from typing import Any, Union
 
 import h11
 
-from ._errors import LocalProtocolError, RemoteProtocolError
+from ._errors import LocalProtocolError, MessageTooLarge, RemoteProtocolError
 from ._events import ConnectionClosed, Data, EndOfMessage, Response
 from ._request import Request, ResponseKind
 from . import _stream
@@ -61,6 +72,8 @@ _RAW = "application/vnd.docker.raw-stream"
 # From API 1.42 the daemon labels non-TTY attach/exec (101 path) and logs
 # with the multiplexed Content-Type, so raw-stream there means a TTY.
 _CONTENT_TYPE_TRUSTED_FROM = APIVersion("1.42")
+#: Default bound of a body that is not a stream (JSON, text, error answers).
+DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 
 _Decoder = Union[MultiplexedStreamDecoder, RawStreamDecoder, JSONStreamDecoder]
 
@@ -96,7 +109,11 @@ class Connection:
     ``default_headers`` are sent with every request whose own headers do not
     name them.  ``host`` is the Host header value (the daemon ignores it; docker clients
     send ``docker`` or ``api.moby.localhost``).  ``max_frame_size`` and
-    ``max_message_size`` bound every size the daemon controls.
+    ``max_message_size`` bound stream items, ``max_head_size`` the response
+    head, and ``max_body_size`` every body that is not a stream (JSON, text,
+    empty and error answers; successful BINARY bodies are read incrementally
+    and left to the caller): :class:`MessageTooLarge` before the memory is
+    spent.
     """
 
     def __init__(
@@ -106,6 +123,7 @@ class Connection:
         max_frame_size: int = DEFAULT_MAX_SIZE,
         max_message_size: int = DEFAULT_MAX_SIZE,
         max_head_size: int = 64 * 1024,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         stream_impl: Any = None,
         default_headers: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
@@ -120,6 +138,10 @@ class Connection:
         self._max_frame_size = max_frame_size
         self._max_message_size = max_message_size
         self._max_head_size = max_head_size
+        self._max_body_size = max_body_size
+        self._body_limit: int | None = None  # bound of the current h11 body
+        self._body_seen = 0  # its bytes so far
+        self._as_data = False  # a de-chunked body handed out as Data events
         self._state = S.IDLE
         self._h11: h11.Connection | None = None
         self._request: Request | None = None
@@ -192,6 +214,9 @@ class Connection:
         self._decoder = None
         self._remaining = None
         self._keep_alive = True
+        self._body_limit = None
+        self._body_seen = 0
+        self._as_data = False
         try:
             out = [self._h11.send(h11.Request(
                 method=request.method,
@@ -250,24 +275,38 @@ class Connection:
 
     # -- receiving -------------------------------------------------------
 
+    @property
+    def reusable(self) -> bool:
+        """True when the cycle ended cleanly on a keep-alive connection: the
+        only case in which the connection may carry another request."""
+        return self._state is S.IDLE and not self._leftover
+
     def receive_data(self, data: bytes | bytearray | memoryview) -> list[ReceivedEvent]:
-        """Feed received bytes (``b""`` for EOF); return every event they complete."""
+        """Feed received bytes (``b""`` for EOF); return every event they complete.
+
+        A :class:`RemoteProtocolError` raised here carries in ``items`` the
+        events this call completed before the failure.
+        """
         self._check("receive_data")
+        events: list[ReceivedEvent] = []
         try:
             if self._state is S.RECEIVING_STREAM or self._state is S.HIJACKED:
-                return self._receive_stream(data)
-            return self._receive_h11(data)
-        except RemoteProtocolError:
+                return self._receive_stream(data, None, events)
+            return self._receive_h11(data, events)
+        except RemoteProtocolError as exc:
             self._state = S.ERROR
-            raise
+            raise _with_items(exc, events) from None
         except h11.RemoteProtocolError as exc:
             self._state = S.ERROR
-            raise RemoteProtocolError(f"malformed HTTP from the daemon: {exc}") from None
+            raise _with_items(
+                RemoteProtocolError(f"malformed HTTP from the daemon: {exc}"), events
+            ) from None
 
-    def _receive_h11(self, data: bytes | bytearray | memoryview) -> list[ReceivedEvent]:
+    def _receive_h11(
+        self, data: bytes | bytearray | memoryview, events: list[ReceivedEvent]
+    ) -> list[ReceivedEvent]:
         conn = self._h11
         assert conn is not None
-        events: list[ReceivedEvent] = []
         conn.receive_data(bytes(data))
         while True:
             ev = conn.next_event()
@@ -279,24 +318,33 @@ class Connection:
             if isinstance(ev, h11.InformationalResponse):
                 if ev.status_code == 101 and self._is_hijack():
                     events.append(self._on_head(ev, hijack=True))
-                    events.extend(self._to_stream_mode(conn.trailing_data[0]))
+                    self._to_stream_mode(conn.trailing_data[0], events)
                     return events
                 continue  # 100 Continue and friends carry nothing for us
             if isinstance(ev, h11.Response):
                 head = self._on_head(ev, hijack=False)
                 events.append(head)
                 if self._stream_body(head):
-                    events.extend(self._to_stream_mode(conn.trailing_data[0]))
+                    self._to_stream_mode(conn.trailing_data[0], events)
+                    return events
+                self._body_limit = self._limit_for(head)
+                if self._body_limit is not None:
+                    self._check_length(head, self._body_limit)
+                if self._chunked_body(head):
+                    # De-chunked by the stream layer: one chunk-size rule.
+                    self._as_data = True
+                    self._to_stream_mode(conn.trailing_data[0], events)
                     return events
                 self._state = S.RECEIVING_BODY
                 continue
             if isinstance(ev, h11.Data):
+                self._count_body(len(ev.data))
                 events.append(Data(ev.data))
                 continue
             if isinstance(ev, h11.EndOfMessage):
                 if conn.their_state is h11.MUST_CLOSE or conn.our_state is h11.MUST_CLOSE:
                     self._keep_alive = False  # e.g. a body read until close
-                events.extend(self._finish(conn.trailing_data[0]))
+                self._finish(conn.trailing_data[0], events)
                 return events
             if isinstance(ev, h11.ConnectionClosed):
                 if self._response is None:
@@ -310,8 +358,58 @@ class Connection:
     def _is_hijack(self) -> bool:
         return self._request is not None and self._request.kind is ResponseKind.HIJACK
 
+    def _limit_for(self, head: Response) -> int | None:
+        """The bound of a body h11 delivers: successful BINARY bodies are
+        consumed incrementally by the caller, everything else is held whole."""
+        req = self._request
+        assert req is not None
+        if 200 <= head.status_code < 300 and req.kind is ResponseKind.BINARY:
+            return None
+        return self._max_body_size
+
+    def _check_length(self, head: Response, limit: int) -> None:
+        length = head.header(b"content-length")
+        if length is None or (self._request is not None and self._request.method == "HEAD"):
+            return
+        try:
+            size = int(length)
+        except ValueError:
+            return  # h11 refuses it with a clear message
+        if size > limit:
+            raise MessageTooLarge(
+                f"the daemon announced a {size}-byte body for {self._what()}; the limit "
+                f"is {limit} (max_body_size)"
+            )
+
+    def _count_body(self, n: int) -> None:
+        self._body_seen += n
+        if self._body_limit is not None and self._body_seen > self._body_limit:
+            raise MessageTooLarge(
+                f"the body of the answer to {self._what()} passed the limit of "
+                f"{self._body_limit} bytes (max_body_size)"
+            )
+
+    def _what(self) -> str:
+        req = self._request
+        return "the request" if req is None else f"{req.method} {req.path}"
+
+    def _chunked_body(self, head: Response) -> bool:
+        req = self._request
+        assert req is not None
+        if req.method == "HEAD" or head.status_code in (204, 304) or head.status_code < 200:
+            return False
+        return b"chunked" in (head.header(b"transfer-encoding") or b"").lower()
+
     def _on_head(self, ev: h11.Response | h11.InformationalResponse, hijack: bool) -> Response:
         assert self._request is not None
+        # h11 bounds a head that arrives over several reads; one that
+        # arrives whole in one read is measured here, so the bound holds
+        # whatever the read sizes.
+        size = sum(len(k) + len(v) + 4 for k, v in ev.headers) + len(ev.reason) + 15
+        if size > self._max_head_size:
+            raise MessageTooLarge(
+                f"the response head is {size} bytes; the limit is {self._max_head_size}"
+            )
         kind = self._request.kind if (hijack or 200 <= ev.status_code < 300) else ResponseKind.JSON
         head = Response(
             ev.status_code,
@@ -332,7 +430,16 @@ class Connection:
         assert req is not None
         if not 200 <= head.status_code < 300 or req.method == "HEAD" or head.status_code in (204, 304):
             return False
-        return req.kind in (ResponseKind.STREAM, ResponseKind.JSON_STREAM, ResponseKind.HIJACK)
+        if req.kind is ResponseKind.HIJACK:
+            # The pre-1.17 hijack answers 200 with a raw-stream Content-Type
+            # and no framing, then streams until close.  A 200 with a length
+            # or chunking (exec start with Detach: true, an empty 200 on a
+            # kept-alive connection) is an ordinary answer: read it as one.
+            framed = head.header(b"content-length") is not None or head.header(
+                b"transfer-encoding"
+            ) is not None
+            return not framed and head.content_type in (_RAW, _MULTIPLEXED)
+        return req.kind in (ResponseKind.STREAM, ResponseKind.JSON_STREAM)
 
     def _daemon_version(self) -> APIVersion | None:
         req, head = self._request, self._response
@@ -376,11 +483,15 @@ class Connection:
                 chunked=chunked, max_frame_size=self._max_frame_size
             )
 
-    def _to_stream_mode(self, pending: bytes) -> list[ReceivedEvent]:
+    def _to_stream_mode(self, pending: bytes, events: list[ReceivedEvent]) -> None:
         req, head = self._request, self._response
         assert req is not None and head is not None
         self._h11 = None  # h11 is done with this cycle: the body is ours now
-        if req.kind is ResponseKind.HIJACK:
+        if self._as_data:
+            # Only chunked bodies come here (others stay with h11).
+            self._decoder = self._impl.RawStreamDecoder(chunked=True)
+            self._state = S.RECEIVING_STREAM
+        elif req.kind is ResponseKind.HIJACK:
             self._state = S.HIJACKED
             self._keep_alive = False
             self._decoder = self._choose_output_decoder(
@@ -405,10 +516,9 @@ class Connection:
                 self._decoder = self._choose_output_decoder(chunked=chunked, upgraded=False)
             self._state = S.RECEIVING_STREAM
         if pending:
-            return self._receive_stream(pending)
-        if self._remaining == 0:
-            return self._receive_stream(b"")
-        return []
+            self._receive_stream(pending, None, events)
+        elif self._remaining == 0:
+            self._receive_stream(b"", None, events)
 
     def receive_data_into(
         self, data: bytes | bytearray | memoryview, stdout: Any, stderr: Any
@@ -426,23 +536,29 @@ class Connection:
         self._check("receive_data")
         if self._state is not S.RECEIVING_STREAM and self._state is not S.HIJACKED:
             return self.receive_data(data)
-        if not hasattr(self._decoder, "feed_into"):
+        if not hasattr(self._decoder, "feed_into") or self._as_data:
             raise LocalProtocolError("the sink form is for container output, not JSON streams")
+        events: list[ReceivedEvent] = []
         try:
-            return self._receive_stream(data, (stdout, stderr))
-        except RemoteProtocolError:
+            return self._receive_stream(data, (stdout, stderr), events)
+        except RemoteProtocolError as exc:
             self._state = S.ERROR
-            raise
+            raise _with_items(exc, events) from None
 
     def _receive_stream(
-        self, data: bytes | bytearray | memoryview, sinks: tuple[Any, Any] | None = None
+        self,
+        data: bytes | bytearray | memoryview,
+        sinks: tuple[Any, Any] | None,
+        events: list[ReceivedEvent],
     ) -> list[ReceivedEvent]:
+        """Decode stream bytes, appending to ``events`` (which an error's
+        ``items`` then carries)."""
         dec: Any = self._decoder
         assert dec is not None
         if not data:
             if self._remaining == 0:
-                events: list[ReceivedEvent] = dec.end()
-                events.extend(self._finish(b""))
+                self._decoded(dec.end(), events)
+                self._finish(b"", events)
                 return events
             # EOF: fine for read-to-close bodies and hijacked streams, a
             # truncation (raised by end()) for chunked or sized bodies.
@@ -452,7 +568,7 @@ class Connection:
                     "end of the body",
                     offset=dec.offset,
                 )
-            events = dec.end()
+            self._decoded(dec.end(), events)
             self._state = S.CLOSED
             events.append(EndOfMessage(keep_alive=False))
             events.append(ConnectionClosed())
@@ -463,27 +579,48 @@ class Connection:
             rest = bytes(data[len(take):])
             self._remaining -= len(take)
             data = take
-        if sinks is None:
-            events = dec.feed(data)
-        else:
-            events = dec.feed_into(data, sinks[0], sinks[1])
+        try:
+            if sinks is None:
+                self._decoded(dec.feed(data), events)
+            else:
+                events.extend(dec.feed_into(data, sinks[0], sinks[1]))
+        except RemoteProtocolError as exc:
+            # What this feed completed before the fault: kept in order.
+            self._decoded(list(getattr(exc, "items", None) or []), events)
+            raise
         if self._remaining == 0:
-            events.extend(dec.end())
-            events.extend(self._finish(rest or b""))
+            self._decoded(dec.end(), events)
+            self._finish(rest or b"", events)
         elif dec.finished:  # chunked body complete
-            events.extend(self._finish(dec.unused_data))
+            self._finish(dec.unused_data, events)
         return events
 
-    def _finish(self, leftover: bytes) -> list[ReceivedEvent]:
+    def _decoded(self, items: list[ReceivedEvent], events: list[ReceivedEvent]) -> None:
+        if not self._as_data:
+            events.extend(items)
+            return
+        for frame in items:  # a de-chunked plain body: Data, as h11 gives it
+            self._count_body(len(frame.data))
+            events.append(Data(frame.data))
+
+    def _finish(self, leftover: bytes, events: list[ReceivedEvent]) -> None:
         """End the cycle: back to IDLE for keep-alive, else CLOSED."""
         keep = self._keep_alive
         self._leftover = leftover
         if leftover:
-            # The daemon never sends unsolicited bytes between responses.
+            # The daemon never sends unsolicited bytes between responses;
+            # the answer itself is complete and stays in the error's items.
             self._state = S.ERROR
             raise RemoteProtocolError(
                 f"{len(leftover)} unexpected bytes after the end of the response"
             )
         self._state = S.IDLE if keep else S.CLOSED
         self._h11 = None
-        return [EndOfMessage(keep_alive=keep)]
+        events.append(EndOfMessage(keep_alive=keep))
+
+
+def _with_items(exc: RemoteProtocolError, events: list[ReceivedEvent]) -> RemoteProtocolError:
+    """``exc`` carrying ``events``: what the call completed before the fault
+    (the stream decoder's own ``items`` were already moved into it)."""
+    exc.items = events  # type: ignore[attr-defined]
+    return exc

@@ -35,6 +35,10 @@ __all__ = [
     "VersionError",
     "TransportError",
     "StreamClosed",
+    "ConnectionLost",
+    "Timeout",
+    "ReadTimeout",
+    "UnexpectedRedirect",
     "OutputLimitExceeded",
     "ContainerNotRunning",
     "UnsupportedVersion",
@@ -42,7 +46,17 @@ __all__ = [
 
 
 class ProtocolError(Exception):
-    """Base of every error about the wire conversation itself."""
+    """Base of every error about the wire conversation itself.
+
+    A :class:`RemoteProtocolError` raised while decoding a read has an
+    ``items`` attribute: what that read completed before the failure
+    (decoded frames, messages, :class:`Data` events), so nothing the peer
+    sent correctly is lost.  ``received`` is set by the high-level calls
+    that consume a whole answer (pull/push/build: the progress messages;
+    exec_run: an :class:`ExecResult` with the output so far).
+    """
+
+    received: Any = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -122,7 +136,52 @@ class ContainerNotRunning(LocalProtocolError):
 
 
 class TransportError(Exception):
-    """A socket-level failure: connect refused, connection reset, TLS failure."""
+    """A socket-level failure: connect refused, connection reset, TLS failure.
+
+    ``received`` is set as for :class:`ProtocolError` by the calls that
+    consume a whole answer.
+    """
+
+    received: Any = None
+
+
+class ConnectionLost(TransportError):
+    """The connection broke after (some of) the request was written and
+    before the answer head was complete, and the request was not sent again.
+
+    Only requests that are safe to repeat (GET and HEAD without a streamed
+    body, on a reused keep-alive connection, with no byte of the answer
+    received), and requests of which no byte was written, are retried
+    automatically, as Go's net/http does.  ``may_have_been_processed`` is
+    False only when no byte of the request reached the socket; otherwise
+    the daemon may have acted on it (a container may have been created).
+    ``request`` is the request.
+    """
+
+    def __init__(self, message: str, request: Request | None, may_have_been_processed: bool) -> None:
+        super().__init__(message)
+        self.request = request
+        self.may_have_been_processed = may_have_been_processed
+
+
+class Timeout(TransportError, TimeoutError):
+    """A limit on waiting passed (``except TimeoutError`` catches it too).
+
+    ``request`` is the request waited on (None when unknown), ``timeout``
+    the limit in seconds.
+    """
+
+    def __init__(self, message: str, request: Request | None = None, timeout: float | None = None) -> None:
+        TransportError.__init__(self, message)
+        self.request = request
+        self.timeout = timeout
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ReadTimeout(Timeout):
+    """No byte arrived from the daemon within the client's read timeout."""
 
 
 class StreamClosed(TransportError):
@@ -144,6 +203,7 @@ class APIError(Exception):
     """
 
     status: int
+    received: Any = None
 
     def __init__(
         self,
@@ -166,6 +226,26 @@ class APIError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class UnexpectedRedirect(APIError):
+    """A 3xx answer other than 304: the daemon never redirects, so the answer
+    is not the one asked for.  ``location`` is the Location header (or None),
+    ``body`` the (size-limited) body that came with it."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        request: Request | None = None,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+        *,
+        location: str | None = None,
+        body: bytes = b"",
+    ) -> None:
+        super().__init__(status, message, request, headers)
+        self.location = location
+        self.body = body
 
 
 class NotModified(APIError):

@@ -10,11 +10,11 @@ the docker release is mapped to its API version (wire facts, section 0).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
 from ._errors import VersionError
+from ._responses import decode_json
 from ._events import Response
 from ._request import Request, ResponseKind
 from ._version import MAX_VERSION, MIN_VERSION, APIVersion
@@ -102,11 +102,12 @@ def api_version_for_release(release: str) -> APIVersion | None:
 
 
 def version_from_version_body(body: bytes) -> VersionRange | None:
-    """The daemon's range from a GET /version body (ApiVersion, MinAPIVersion)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
+    """The daemon's range from a GET /version body (ApiVersion, MinAPIVersion).
+
+    None when the body says nothing usable; a body that is not JSON at all
+    (or nested too deeply to decode) is a :class:`RemoteProtocolError`.
+    """
+    doc = decode_json(body, "the /version body")
     if not isinstance(doc, dict):
         return None
     maximum: APIVersion | None = None

@@ -7,6 +7,9 @@ never held as a list.  An in-band error (``{"error": ..., "errorDetail":
 exception of :func:`error_from_stream` after every message before it was
 handed out; the exception's ``messages`` holds the most recent of them (all
 of them for :meth:`ProgressStream.collect`, which keeps everything anyway).
+A protocol or transport fault (a cut stream, a reset) carries them the same
+way, with the messages the failing read completed added; ``received`` is
+the same list (the attribute every consuming call's errors have).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import collections
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ._errors import ProtocolError, TransportError
 from ._events import StreamError
 from ._models import ProgressMessage
 from ._responses import error_from_stream
@@ -65,11 +69,21 @@ class ProgressStream:
                 if isinstance(item, StreamError):
                     exc = error_from_stream(item, self.request, self.status)
                     exc.messages = list(recent)  # type: ignore[attr-defined]
+                    exc.received = exc.messages  # type: ignore[attr-defined]
                     raise exc
                 msg = item if isinstance(item, ProgressMessage) else ProgressMessage(item)
                 recent.append(msg)
                 self.count += 1
                 yield msg
+        except (ProtocolError, TransportError) as fault:
+            # What arrived before the fault stays the caller's: the messages
+            # so far and those the failing read completed.
+            for item in getattr(fault, "items", None) or []:
+                if isinstance(item, dict):
+                    recent.append(item if isinstance(item, ProgressMessage) else ProgressMessage(item))
+            fault.messages = list(recent)  # type: ignore[attr-defined]
+            fault.received = fault.messages
+            raise
         finally:
             self.close()
 

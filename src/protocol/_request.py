@@ -63,6 +63,15 @@ def _check_text(what: str, value: str) -> None:
             raise LocalProtocolError(
                 f"{what} contains {ch!r}, which cannot be sent safely: {value!r}"
             )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (e.g. from os.fsdecode of undecodable bytes)
+            # has no UTF-8 form to percent-encode.
+            raise LocalProtocolError(
+                f"{what} contains a lone surrogate, which has no UTF-8 form: {value!r}"
+            ) from None
 
 
 def _encode_value(key: str, value: Any) -> str:

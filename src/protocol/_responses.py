@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from ._errors import (
     APIError,
@@ -20,15 +21,40 @@ from ._errors import (
     NotAcceptable,
     NotFound,
     NotModified,
+    RemoteProtocolError,
     ServerError,
     Unauthorized,
+    UnexpectedRedirect,
     VersionError,
 )
 from ._events import Response, StreamError
 from ._request import Request
 from ._version import APIVersion
 
-__all__ = ["error_from_response", "decode_error_message", "parse_version_error", "error_from_stream"]
+__all__ = [
+    "error_from_response",
+    "decode_error_message",
+    "decode_json",
+    "parse_version_error",
+    "error_from_stream",
+]
+
+
+def decode_json(body: bytes | bytearray | str, what: str) -> Any:
+    """Decode JSON the daemon sent; any failure is a RemoteProtocolError.
+
+    Peer-controlled input can fail in more ways than ValueError: invalid
+    UTF-8 (UnicodeDecodeError), nesting deep enough to exhaust the
+    interpreter's recursion limit (RecursionError).  None may escape as a
+    builtin error.  ``what`` names the body in the message.
+    """
+    try:
+        text = body if isinstance(body, str) else body.decode("utf-8")
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        snippet = bytes(body[:200]) if not isinstance(body, str) else body[:200]
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        raise RemoteProtocolError(f"{what} is {reason}: {snippet!r}") from None
 
 # Registry refusals keep their meaning whatever status carries them: pull
 # answers 500 "unauthorized: authentication required", push reports it
@@ -65,14 +91,23 @@ _VERSION_PATTERNS: list[tuple[re.Pattern[str], bool | None, int, int]] = [
 
 
 def decode_error_message(body: bytes, content_type: str = "") -> str:
-    """The daemon's explanation from an error body, JSON or plain text."""
+    """The daemon's explanation from an error body, JSON or plain text.
+
+    A body labelled ``application/json`` that does not decode (bad JSON,
+    nesting too deep) raises :class:`RemoteProtocolError`; an unlabelled one
+    that merely starts with ``{`` is taken as plain text (older daemons
+    answer text/plain).
+    """
     text = body.decode("utf-8", errors="replace")
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
             doc = json.loads(stripped)
-        except ValueError:
-            pass
+        except (ValueError, RecursionError) as exc:
+            if "json" in content_type.lower() or isinstance(exc, RecursionError):
+                raise RemoteProtocolError(
+                    f"the daemon's error body is not valid JSON: {body[:200]!r}"
+                ) from None
         else:
             if isinstance(doc, dict):
                 msg = doc.get("message")
@@ -100,6 +135,18 @@ def error_from_response(
 ) -> APIError:
     """The exception for an error answer (status >= 400, or 304)."""
     status = response.status_code
+    if 300 <= status < 400 and status != 304:
+        location = response.header(b"location")
+        where = "" if location is None else f" to {location.decode('latin-1')!r}"
+        return UnexpectedRedirect(
+            status,
+            f"unexpected redirect{where}: the Docker daemon never redirects "
+            f"({response.reason.decode('latin-1')})",
+            request,
+            response.headers,
+            location=None if location is None else location.decode("latin-1"),
+            body=body,
+        )
     message = decode_error_message(body, response.content_type)
     parsed = parse_version_error(message)
     if parsed is not None:

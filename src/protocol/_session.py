@@ -17,7 +17,15 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._connection import Connection, ConnectionState, ReceivedEvent
-from ._errors import LocalProtocolError, OutputLimitExceeded, StreamClosed, TransportError
+from ._errors import (
+    LocalProtocolError,
+    OutputLimitExceeded,
+    ProtocolError,
+    ReadTimeout,
+    StreamClosed,
+    Timeout,
+    TransportError,
+)
 from ._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
 from ._request import Request
 from ._interface import Transport
@@ -28,7 +36,14 @@ if TYPE_CHECKING:
 
 
 
-__all__ = ["Session", "ExecResult"]
+__all__ = ["Session", "ExecResult", "EXEC_WAIT_TIMEOUT"]
+
+#: How long :meth:`Session.wait` polls an exec that the daemon still reports
+#: running after its output ended, when neither the call nor the client
+#: gives a timeout.  The daemon records the exit a few milliseconds after
+#: the output closes; a process that outlives its output (a daemonised
+#: child holding no pipe) would otherwise be polled for ever.
+EXEC_WAIT_TIMEOUT = 60.0
 
 
 class ExecResult(NamedTuple):
@@ -107,6 +122,15 @@ class Session:
             raise self._closed_error()
         try:
             data = self._stream.read()
+        except ReadTimeout:
+            if self._closed:
+                raise self._closed_error() from None
+            req = self._conn.request
+            what = "the session" if req is None else f"{req.method} {req.target}"
+            limit = self._client.timeout
+            raise ReadTimeout(
+                f"{what}: no output from the daemon within {limit}s (read timeout)", req, limit
+            ) from None
         except TransportError:
             if self._closed:
                 raise self._closed_error() from None
@@ -166,11 +190,26 @@ class Session:
         """All stdout and stderr bytes until EOF, at most ``limit`` in total.
 
         Past the limit, :class:`OutputLimitExceeded` is raised carrying what
-        was received so far: output is never cut silently.
+        was received so far: output is never cut silently.  Any other error
+        carries it too, in ``exc.received`` (an :class:`ExecResult` with no
+        exit code).
         """
         out: list[bytes] = []
         err: list[bytes] = []
         errors: list[StreamError] = []
+        try:
+            return self._collect(limit, out, err, errors)
+        except (ProtocolError, TransportError) as exc:
+            if not isinstance(exc, OutputLimitExceeded):
+                for item in getattr(exc, "items", None) or []:  # the failing read's
+                    if not isinstance(item, StreamError) and hasattr(item, "stream"):
+                        (out if item.stream == Stream.STDOUT else err).append(item.data)
+                exc.received = ExecResult(None, b"".join(out), b"".join(err))
+            raise
+
+    def _collect(
+        self, limit: int | None, out: list[bytes], err: list[bytes], errors: list[StreamError]
+    ) -> tuple[bytes, bytes, list[StreamError]]:
         total = 0
         for item in self:
             if isinstance(item, StreamError):
@@ -215,19 +254,35 @@ class Session:
             self._client.call("containers.resize", id=self.container, h=height, w=width)
 
     def wait(self, poll: float = 0.05, timeout: float | None = None) -> int | None:
-        """The exit code: exec inspect (polled until not Running) or container wait."""
+        """The exit code: exec inspect (polled until not Running) or container wait.
+
+        An exec is polled for at most ``timeout`` seconds (default: the
+        client's timeout, else :data:`EXEC_WAIT_TIMEOUT`); past it,
+        :class:`Timeout` (also a ``TimeoutError``) says what the daemon
+        last reported, which is kept in ``exc.received``.
+        """
         if self.exec_id is None:
             assert self.container is not None
             return int(self._client.wait_container(self.container)["StatusCode"])
-        deadline = None if timeout is None else time.monotonic() + timeout
+        if timeout is None:
+            timeout = self._client.timeout if self._client.timeout is not None else EXEC_WAIT_TIMEOUT
+        deadline = time.monotonic() + timeout
         while True:
             info = self._client.inspect_exec(self.exec_id)
             # The output can end a moment before the daemon records the exit.
             if not info.get("Running"):
                 code = info.get("ExitCode")
                 return None if code is None else int(code)
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"exec {self.exec_id[:12]} still running after {timeout}s")
+            if time.monotonic() > deadline:
+                exc = Timeout(
+                    f"exec {self.exec_id[:12]} is still running {timeout}s after its output "
+                    f"ended (the daemon reports Running={info.get('Running')!r}, "
+                    f"ExitCode={info.get('ExitCode')!r}, Pid={info.get('Pid')!r})",
+                    None,
+                    timeout,
+                )
+                exc.received = info
+                raise exc
             time.sleep(poll)
 
     def close(self) -> None:
@@ -250,9 +305,19 @@ class Session:
 
 def start_session(
     client: Client, request: Request, *, exec_id: str | None = None, container: str | None = None
-) -> Session:
-    """Send a HIJACK request and wrap the taken-over connection."""
+) -> Session | None:
+    """Send a HIJACK request and wrap the taken-over connection.
+
+    None when the daemon answered with an ordinary response instead of
+    taking the connection over (exec start with ``Detach: true`` gets an
+    empty 200 on a kept-alive connection): that answer is read whole and
+    the connection goes back to the pool.
+    """
     resp = client.send(request)
+    if resp.connection.state is not ConnectionState.HIJACKED:
+        with resp:
+            resp.read()
+        return None
     stream = resp.socket_stream
     if stream is None:
         raise TransportError("the daemon closed the connection right after the hijack")

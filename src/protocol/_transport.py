@@ -7,6 +7,7 @@ All protocol decisions live in the sans-I/O :class:`~protocol.Connection`.
 from __future__ import annotations
 
 import os
+import select
 import socket
 import ssl
 import threading
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from ._errors import LocalProtocolError, TransportError
+from ._errors import LocalProtocolError, ReadTimeout, TransportError
 from ._interface import ConnectFactory, Transport, set_read_timeout
 
 __all__ = [
@@ -178,10 +179,41 @@ def write_to(target: Any, data: bytes) -> None:
         target.sendall(data)
 
 
-class SocketStream:
-    """A connected plain socket with the operations the client needs."""
+def _read_timeout(sock: socket.socket) -> ReadTimeout:
+    limit = sock.gettimeout()
+    return ReadTimeout(f"no data from the daemon within {limit}s", timeout=limit)
 
-    __slots__ = ("sock", "_buf", "_view")
+
+def is_clean_idle(transport: Transport) -> bool:
+    """Whether an idle keep-alive connection may carry a new request: no
+    byte (and no EOF) arrived since its last answer ended.  A transport
+    that cannot tell (no ``is_clean_idle``) is taken at its word."""
+    check = getattr(transport, "is_clean_idle", None)
+    return True if check is None else bool(check())
+
+
+def bytes_written(transport: Transport) -> int | None:
+    """Bytes the transport accepted since ``reset_written()``; None when it
+    does not count them (then anything may have been sent)."""
+    written = getattr(transport, "written", None)
+    return written if isinstance(written, int) else None
+
+
+def reset_written(transport: Transport) -> None:
+    reset = getattr(transport, "reset_written", None)
+    if reset is not None:
+        reset()
+
+
+class SocketStream:
+    """A connected plain socket with the operations the client needs.
+
+    ``written`` counts the bytes the kernel accepted since the last
+    :meth:`reset_written`: the client retries a request on a new connection
+    only when it is safe, and "nothing was written" is one of the cases.
+    """
+
+    __slots__ = ("sock", "_buf", "_view", "written")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -189,22 +221,58 @@ class SocketStream:
         # keeps, so no per-read allocation happens here.
         self._buf = bytearray(READ_SIZE)
         self._view = memoryview(self._buf)
+        self.written = 0
 
     def read(self) -> memoryview:
-        """The next bytes received (empty at EOF). Valid until the next read."""
+        """The next bytes received (empty at EOF). Valid until the next read.
+
+        A read that waits longer than the socket's timeout raises
+        :class:`ReadTimeout` (a :class:`TransportError` and a ``TimeoutError``).
+        """
         try:
             n = self.sock.recv_into(self._buf)
         except socket.timeout:
-            raise
+            raise _read_timeout(self.sock) from None
         except OSError as exc:
             raise TransportError(f"read failed: {exc}") from None
         return self._view[:n]
 
+    def _send(self, data: bytes | memoryview) -> None:
+        # send() in a loop instead of sendall(): the count of bytes taken
+        # tells the retry logic whether the daemon can have seen anything.
+        view = memoryview(data)
+        while view:
+            n = self.sock.send(view)
+            self.written += n
+            view = view[n:]
+
     def write(self, data: bytes) -> None:
         try:
-            self.sock.sendall(data)
+            self._send(data)
         except OSError as exc:
             raise TransportError(f"write failed: {exc}") from None
+
+    def reset_written(self) -> None:
+        self.written = 0
+
+    def _readable_now(self) -> bool:
+        """Whether a read would return at once (bytes, EOF or an error)."""
+        try:
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN | select.POLLPRI)
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
+            return True  # a closed or broken socket is not clean either
+
+    def is_clean_idle(self) -> bool:
+        """True when an idle keep-alive connection can carry a new request.
+
+        Between answers the daemon sends nothing; any byte pending now
+        (a stray or extra response, or EOF: the daemon closed it) would be
+        taken for the next request's answer, so such a connection must not
+        be used again.  Never blocks.
+        """
+        return not self._readable_now()
 
     def shutdown_write(self) -> None:
         """Half-close: the daemon sees EOF on stdin, output keeps flowing."""
@@ -254,6 +322,37 @@ class TLSStream(SocketStream):
 
     __slots__ = ("_obj", "_in", "_out", "_lock", "_send_lock", "_raw", "_eof")
 
+    def is_clean_idle(self) -> bool:
+        """As for plain sockets, but TLS records that are not application
+        data (a TLS 1.3 session ticket, a key update) do not make it dirty:
+        they are taken in without blocking and looked at."""
+        with self._lock:
+            if self._obj.pending() or self._in.pending:
+                return False
+        if not self._readable_now():
+            return True
+        try:
+            self.sock.setblocking(False)
+            try:
+                n = self.sock.recv_into(self._raw)
+            finally:
+                self.sock.setblocking(True)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+        if n == 0:
+            return False  # the daemon closed it
+        with self._lock:
+            self._in.write(memoryview(self._raw)[:n])
+            try:
+                self._obj.read(1, bytearray(1))
+            except ssl.SSLWantReadError:
+                return True  # only protocol records, no application byte
+            except ssl.SSLError:
+                return False
+            return False  # application data (or close_notify) arrived
+
     def __init__(self, sock: socket.socket, ctx: ssl.SSLContext, server_hostname: str | None) -> None:
         super().__init__(sock)
         self._in = ssl.MemoryBIO()
@@ -284,7 +383,7 @@ class TLSStream(SocketStream):
                     data = self._out.read()
                 if not data:
                     return
-                self.sock.sendall(data)
+                self._send(data)
         finally:
             self._send_lock.release()
 
@@ -316,7 +415,7 @@ class TLSStream(SocketStream):
                 self._flush(wait=False)  # e.g. answers to a TLS 1.3 key update
                 return self._view[:n]
         except socket.timeout:
-            raise
+            raise _read_timeout(self.sock) from None
         except ssl.SSLError as exc:
             raise TransportError(f"TLS error while reading: {exc}") from None
         except OSError as exc:
@@ -409,17 +508,32 @@ class Pool:
         self._closed = False
 
     def acquire(self) -> tuple[Transport, bool]:
-        """A connection, and whether it was reused (it may have gone stale)."""
-        with self._lock:
-            if self._closed:
-                raise LocalProtocolError("the client is closed")
-            if self._idle:
-                return self._idle.pop(), True
+        """A connection, and whether it was reused (it may still go stale).
+
+        An idle connection on which anything arrived since it was released
+        (stray bytes, or the daemon's EOF) is closed here, never used: its
+        pending bytes would become the next request's answer.
+        """
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise LocalProtocolError("the client is closed")
+                if not self._idle:
+                    break
+                stream = self._idle.pop()
+            if is_clean_idle(stream):
+                return stream, True
+            stream.close()
         if self._connect is not None:
             return self._connect(), False
         return connect(self.host, self.connect_timeout), False
 
     def release(self, stream: Transport) -> None:
+        """Keep a connection whose cycle ended cleanly (the caller checked
+        the sans-I/O state); one with bytes already pending is closed."""
+        if not is_clean_idle(stream):
+            stream.close()
+            return
         with self._lock:
             if not self._closed and len(self._idle) < self.size:
                 set_read_timeout(stream, None)
