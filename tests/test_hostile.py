@@ -710,3 +710,39 @@ def test_bad_chunk_sizes(daemon, size):
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\n{}\r\n0\r\n\r\n")}))
     with pytest.raises(RemoteProtocolError):
         client.info()
+
+
+# ---------------------------------------------------------------------------
+# 5 (memory): a JSON answer is not held three times
+
+
+def test_json_answer_peak_memory_is_about_twice_the_body(tmp_path):
+    import tracemalloc
+
+    size = 16 << 20
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (size + 11)
+
+    def script(peer: Peer) -> None:
+        if peer.request() is None:
+            return
+        peer.send(head + b'{"Data":"')
+        piece = b"x" * (1 << 20)
+        for _ in range(16):
+            peer.send(piece)
+        peer.send(b'"}')
+
+    server = Hostile("unix", str(tmp_path / "m.sock"), script)
+    try:
+        with Client(server.host, version=VERSION, timeout=GUARD) as client:
+            tracemalloc.start()
+            try:
+                info = client.info()
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+        assert len(info["Data"]) == size
+        # The text and the decoded result (16 MiB each) are the floor; the
+        # list of parts + joined bytes + decoded text + result was 4x.
+        assert peak < 2.5 * size, peak / size
+    finally:
+        server.close()

@@ -181,3 +181,26 @@ def test_paused_container_refuses_attach_and_exec(client, sleeper):
     finally:
         client.call("containers.unpause", id=sleeper)
     assert client.exec_run(sleeper, ["true"]).exit_code == 0
+
+
+def test_detached_exec_start_answers_without_hanging(docker_host, twin, sleeper):
+    # The daemon answers Detach: true with an empty 200 (Content-Length: 0)
+    # on a kept-alive connection, not a hijack: read as a hijacked stream
+    # until EOF it would never end (the guard timeout makes that a failure).
+    with Client(docker_host, stream_impl=twin, timeout=10) as c:
+        exec_id = c.exec_create(sleeper, ["sh", "-c", "exit 7"])
+        t = time.monotonic()
+        assert c.exec_start_detached(exec_id) is None
+        assert time.monotonic() - t < 5
+        deadline = time.monotonic() + 10
+        while (info := c.inspect_exec(exec_id))["Running"] or info["ExitCode"] is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert info["ExitCode"] == 7
+        # The connection of the detached start went back to the pool and
+        # carries the next requests.
+        assert len(c._pool._idle) == 1
+        assert c.ping() == "OK"
+        # The generic call gives the same ordinary answer.
+        exec_id = c.exec_create(sleeper, ["true"])
+        assert c.call("exec.start", id=exec_id, json={"Detach": True, "Tty": False}) is None

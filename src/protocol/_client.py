@@ -86,11 +86,17 @@ def _read_json(resp: StreamingResponse[Any], request: Request) -> Any:
     text, and the buffer dropped before parsing: the peak is the text plus
     the result, not three copies of the body.
     """
+    what = f"the answer to {request.method} {request.path}"
     with resp:
         buf = resp.read_buffer()
-    if not buf.strip():
+    if not buf or buf.isspace():  # no strip(): that would copy the body
         return None
-    return decode_json(buf, f"the answer to {request.method} {request.path}")
+    try:
+        text = buf.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RemoteProtocolError(f"{what} is not UTF-8: {bytes(buf[:200])!r}") from None
+    del buf  # parse with the text alone in memory, not the bytes too
+    return decode_json(text, what)
 
 
 def _check_name(what: str, image: Any, tag: Any) -> None:
