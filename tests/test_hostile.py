@@ -746,3 +746,56 @@ def test_json_answer_peak_memory_is_about_twice_the_body(tmp_path):
         assert peak < 2.5 * size, peak / size
     finally:
         server.close()
+
+
+# ---------------------------------------------------------------------------
+# 2 (continued): a request of which nothing was written is sent again, POST too
+
+
+class _ScriptedTransport:
+    """A transport answering from a list; ``fail_write`` makes the next
+    write fail before any byte is taken (the case a retry is always safe in)."""
+
+    def __init__(self, answers: list[bytes], log: list[bytes]) -> None:
+        self.answers = answers
+        self.log = log
+        self.fail_write = False
+        self.written = 0
+        self._out: list[bytes] = []
+
+    def reset_written(self) -> None:
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        if self.fail_write:
+            raise TransportError("write failed: [Errno 32] Broken pipe")
+        self.written += len(data)
+        self.log.append(data)
+        if data.endswith(b"\r\n\r\n") or b"\r\n\r\n{" in data:
+            self._out.append(self.answers.pop(0))
+
+    def read(self) -> bytes:
+        return self._out.pop(0) if self._out else b""
+
+    def shutdown_write(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_nothing_written_is_retried_even_for_a_post():
+    log: list[bytes] = []
+    made: list[_ScriptedTransport] = []
+
+    def connect() -> _ScriptedTransport:
+        t = _ScriptedTransport([json_answer({"Id": "x"}, "201 Created")] * 2, log)
+        made.append(t)
+        return t
+
+    with Client(connect=connect, version=VERSION) as client:
+        assert client.create_container("busybox") == {"Id": "x"}
+        made[0].fail_write = True  # the pooled connection broke while idle
+        assert client.create_container("busybox") == {"Id": "x"}
+    assert len(made) == 2
+    assert sum(entry.startswith(b"POST") for entry in log) == 2  # one per call

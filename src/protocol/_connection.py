@@ -369,8 +369,10 @@ class Connection:
 
     def _check_length(self, head: Response, limit: int) -> None:
         length = head.header(b"content-length")
-        if length is None or (self._request is not None and self._request.method == "HEAD"):
-            return
+        if length is None or head.status_code in (204, 304) or (
+            self._request is not None and self._request.method == "HEAD"
+        ):
+            return  # no body follows, whatever the length says
         try:
             size = int(length)
         except ValueError:
