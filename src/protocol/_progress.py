@@ -81,8 +81,9 @@ class ProgressStream:
             for item in getattr(fault, "items", None) or []:
                 if isinstance(item, dict):
                     recent.append(item if isinstance(item, ProgressMessage) else ProgressMessage(item))
-            fault.messages = list(recent)  # type: ignore[attr-defined]
-            fault.received = fault.messages
+            messages = list(recent)
+            setattr(fault, "messages", messages)  # as in-band errors have it
+            fault.received = messages
             raise
         finally:
             self.close()
