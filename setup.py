@@ -37,11 +37,19 @@ _EXTENSION_FAILED = []
 
 def _banner(reason):
     line = "=" * 78
-    sys.stderr.write(
-        "\n%s\nWARNING: docker-protocol: the compiled stream parser was not built:\n"
-        "  %s\n%s\n%s\n\n" % (line, reason, COST, line)
-    )
+    text = "\n%s\nWARNING: docker-protocol: the compiled stream parser was not built:\n  %s\n%s\n%s\n\n" % (
+        line, reason, COST, line)
+    sys.stderr.write(text)
     sys.stderr.flush()
+    # pip captures a build's output and shows it only when the build fails
+    # (or with -v): a successful fallback would go unnoticed.  When pip runs
+    # on a terminal, say it there as well.
+    if not sys.stderr.isatty():
+        try:
+            with open("/dev/tty", "w") as tty:
+                tty.write(text)
+        except OSError:
+            pass  # no controlling terminal (CI, a service): the log has it
 
 
 class OptionalBuildExt(build_ext):

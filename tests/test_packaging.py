@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import pty
 import shutil
 import struct
 import subprocess
@@ -146,14 +147,42 @@ def test_platform_wheel_is_manylinux_and_stripped(dist):
     assert ".symtab" not in sections and not any(s.startswith(".debug") for s in sections)
 
 
-def fresh_venv(root, name, install, env=None):
-    """A new venv with ``install`` (sdist or wheel) and its dependency, h11."""
+def fresh_venv(root, name, install, env=None, terminal=False):
+    """A new venv with ``install`` (sdist or wheel) and its dependency, h11.
+
+    With ``terminal``, pip runs on a pseudo-terminal, as a person runs it,
+    and what that person would see is returned too."""
     venv = root / name
     run([sys.executable, "-m", "venv", "--without-pip", venv])
     py = venv / "bin" / "python"
     # The test venv's pip installs into the new one (no pip bootstrap per venv).
-    run([sys.executable, "-m", "pip", "--python", py, "install", "-q", install], env=env)
-    return py
+    argv = [sys.executable, "-m", "pip", "--python", str(py), "install", str(install)]
+    if not terminal:
+        run([*argv[:-1], "-q", argv[-1]], env=env)
+        return py, ""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            for key in ("PROTOCOL_NO_EXTENSIONS", "PROTOCOL_REQUIRE_EXTENSIONS"):
+                os.environ.pop(key, None)
+            os.environ.update(env or {})
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    seen = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: pip ended and the terminal closed
+            data = b""
+        if not data:
+            break
+        seen += data
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    screen = seen.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, screen
+    return py, screen
 
 
 PING = (
@@ -180,20 +209,24 @@ def console_script_pings(py, docker_host):
 
 @pytest.mark.integration
 def test_sdist_installs_without_a_compiler_and_pings(dist, docker_host):
-    py = fresh_venv(dist["root"], "venv-sdist-nocc", dist["sdist"], env={"CC": "false"})
+    py, screen = fresh_venv(dist["root"], "venv-sdist-nocc", dist["sdist"], env={"CC": "false"}, terminal=True)
+    # A plain `pip install` (no -v) on a terminal says it, though pip hides
+    # the build's own output when the build succeeds.
+    assert "the compiled stream parser was not built" in screen, screen
+    assert "pure-Python twin" in screen and "14x slower" in screen
     assert ping(py, docker_host) == "python"
     console_script_pings(py, docker_host)
 
 
 @pytest.mark.integration
 def test_pure_wheel_installs_and_pings(dist, docker_host):
-    py = fresh_venv(dist["root"], "venv-pure", dist["pure"])
+    py, _ = fresh_venv(dist["root"], "venv-pure", dist["pure"])
     assert ping(py, docker_host) == "python"
 
 
 @pytest.mark.integration
 def test_platform_wheel_installs_and_pings_with_both_twins(dist, docker_host):
-    py = fresh_venv(dist["root"], "venv-plat", dist["repaired"] if LINUX else dist["plat"])
+    py, _ = fresh_venv(dist["root"], "venv-plat", dist["repaired"] if LINUX else dist["plat"])
     assert ping(py, docker_host) == "cython"
     assert ping(py, docker_host, no_ext=True) == "python"
     console_script_pings(py, docker_host)
