@@ -22,6 +22,9 @@ Environment:
                                    (default /tmp/docker-protocol-swarm)
   PROTOCOL_SWARM_DOCKERD_TLS_PORT  its TLS port (default 23761)
   PROTOCOL_SWARM_LISTEN_PORT       swarm listen port on 127.0.0.1 (default 2377)
+On an engine other than ``system`` (``--engine``), the swarm daemon runs that
+engine's binaries too, in /tmp/docker-protocol-swarm-ENGINE with TLS port
+2381N and swarm listen port 2382N (26.1: N=1, 28.5: N=2).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from typing import IO, NoReturn
 
 import pytest
 
-from _daemon import DOCKERD_SCRIPT, REPO_ROOT, docker_request, docker_request_json
+from _daemon import DOCKERD_SCRIPT, ENGINE_SCRIPT, REPO_ROOT, Engine, docker_request, docker_request_json
 
 __all__ = [
     "REGISTRY_SCRIPT",
@@ -137,10 +140,36 @@ def registry() -> Registry:
 # Swarm daemon
 
 
+# Ports of the swarm daemons of the versioned engines (within 23800-23899).
+_SWARM_PORTS = {"26.1": ("23811", "23821"), "28.5": ("23812", "23822")}
+
+
+def _swarm_settings(engine: Engine) -> None:
+    """Point the swarm daemon at the session's engine (binaries and ports)."""
+    global SWARM_DIR, SWARM_TLS_PORT, SWARM_LISTEN_PORT, _SWARM_BIN_DIR
+    if engine.podman:
+        _unavailable("swarm dockerd", "Podman has no swarm mode")
+    if engine.name in ("system", "external"):
+        return
+    bin_dir = _run(ENGINE_SCRIPT, "bin-dir", engine.name, timeout=START_TIMEOUT)
+    if bin_dir.returncode != 0:
+        _unavailable("swarm dockerd", f"{ENGINE_SCRIPT} bin-dir {engine.name}: {bin_dir.stderr}")
+    _SWARM_BIN_DIR = bin_dir.stdout.strip()
+    if not _SWARM_BIN_DIR:
+        return  # the engine is the system one here
+    SWARM_DIR = Path(f"/tmp/docker-protocol-swarm-{engine.name}")
+    SWARM_TLS_PORT, SWARM_LISTEN_PORT = _SWARM_PORTS[engine.name]
+
+
+_SWARM_BIN_DIR = ""
+
+
 def _swarm_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PROTOCOL_DOCKERD_DIR"] = str(SWARM_DIR)
     env["PROTOCOL_DOCKERD_TLS_PORT"] = SWARM_TLS_PORT
+    if _SWARM_BIN_DIR:
+        env["PROTOCOL_DOCKERD_BIN_DIR"] = _SWARM_BIN_DIR
     # Inherited by dockerd: service tasks use the local image instead of
     # first trying (and failing) to pull it from a registry.
     env["DOCKER_SERVICE_PREFER_OFFLINE_IMAGE"] = "1"
@@ -259,9 +288,10 @@ def _stop_swarm_daemon(host: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def swarm_daemon() -> Iterator[str]:
+def swarm_daemon(engine: Engine) -> Iterator[str]:
     """``unix://`` host of a second private dockerd in swarm mode."""
     what = "swarm dockerd"
+    _swarm_settings(engine)
     SWARM_DIR.mkdir(parents=True, exist_ok=True)
     # Every session using the daemon holds a shared lock; only the last one
     # out (an exclusive lock succeeds) tears it down.

@@ -1,4 +1,4 @@
-"""The sync client against the real private dockerd (Docker 20.10, API 1.12-1.41)."""
+"""The sync client against the session's engine; versions asserted are the ones it declares."""
 
 import threading
 import time
@@ -26,22 +26,26 @@ def run(client, cleanup, image, script, **config):
     return created["Id"]
 
 
-def test_negotiates_the_daemon_maximum(docker_host):
+@pytest.mark.podman
+def test_negotiates_the_daemon_maximum(docker_host, engine):
     with Client(docker_host) as c:
-        assert c.api_version == APIVersion("1.41")
+        # The engine's own maximum (this client speaks up to 1.55).
+        assert c.api_version == APIVersion(engine.api_version)
         assert c.ping() == "OK"
         v = c.version()
-        assert v["ApiVersion"] == "1.41" and v["MinAPIVersion"] == "1.12"
+        assert (v["ApiVersion"], v["MinAPIVersion"]) == (engine.api_version, engine.min_api_version)
         assert "Containers" in c.info()
 
 
-def test_negotiation_is_capped_by_the_client(docker_host):
+@pytest.mark.podman
+def test_negotiation_is_capped_by_the_client(docker_host, engine):
     with Client(docker_host, max_version="1.30") as c:
         assert c.api_version == APIVersion("1.30")
-        # Requests really go out at 1.30: the daemon echoes old-API fields.
-        assert c.version()["ApiVersion"] == "1.41"
+        # Requests really go out at 1.30; /version still says the engine's maximum.
+        assert c.version()["ApiVersion"] == engine.api_version
 
 
+@pytest.mark.podman
 def test_pinned_version_skips_the_probe(docker_host):
     with Client(docker_host, version="1.25") as c:
         assert c.api_version == APIVersion("1.25")
@@ -49,7 +53,8 @@ def test_pinned_version_skips_the_probe(docker_host):
         assert isinstance(c.info(), protocol.SystemInfo)
 
 
-def test_negotiation_happens_once_under_concurrency(docker_host):
+@pytest.mark.podman
+def test_negotiation_happens_once_under_concurrency(docker_host, engine):
     c = Client(docker_host)
     calls = []
     original = c._negotiate
@@ -67,27 +72,37 @@ def test_negotiation_happens_once_under_concurrency(docker_host):
     for t in threads:
         t.join()
     assert len(calls) == 1
-    assert results == [APIVersion("1.41")] * 8
+    assert results == [APIVersion(engine.api_version)] * 8
     c.close()
 
 
-def test_too_new_pinned_version_is_a_version_error(docker_host):
-    with Client(docker_host, version="1.50") as c:
+def _next_minor(version):
+    major, minor = str(version).split(".")
+    return f"{major}.{int(minor) + 1}"
+
+
+def test_too_new_pinned_version_is_a_version_error(docker_host, engine):
+    # One above what the engine declares, in the engine's own wording
+    # (20.10: "client version 1.42 is too new. Maximum supported API version
+    # is 1.41"; 28.5 says the same with its numbers).
+    too_new = _next_minor(engine.api_version)
+    with Client(docker_host, version=too_new) as c:
         with pytest.raises(VersionError) as info:
             c.info()
-    assert info.value.client_version == APIVersion("1.50")
-    assert info.value.server_version == APIVersion("1.41")
+    assert info.value.client_version == APIVersion(too_new)
+    assert info.value.server_version == APIVersion(engine.api_version)
     assert info.value.too_new is True
 
 
-def test_too_old_pinned_version_is_a_version_error(docker_host):
+def test_too_old_pinned_version_is_a_version_error(docker_host, engine):
     with Client(docker_host, version="1.5") as c:
         with pytest.raises(VersionError) as info:
             c.info()
-    assert info.value.server_version == APIVersion("1.12")
+    assert info.value.server_version == APIVersion(engine.min_api_version)
     assert info.value.too_new is False
 
 
+@pytest.mark.podman
 def test_not_found_is_typed(client):
     with pytest.raises(NotFound) as info:
         client.inspect_container("no-such-container-here")
@@ -95,6 +110,7 @@ def test_not_found_is_typed(client):
     assert "no-such-container-here" in info.value.message
 
 
+@pytest.mark.api(max="1.23")
 def test_old_api_plain_text_errors(docker_host):
     # Below 1.24 the daemon answers errors in plain text.
     with Client(docker_host, version="1.20") as c:
@@ -103,6 +119,7 @@ def test_old_api_plain_text_errors(docker_host):
     assert info.value.message == "No such container: no-such-container-here"
 
 
+@pytest.mark.podman
 def test_container_lifecycle_and_logs(client, docker_cleanup, test_image):
     cid = run(client, docker_cleanup, test_image, "echo out1; echo err1 >&2; echo out2; exit 3")
     assert client.wait_container(cid)["StatusCode"] == 3
@@ -123,6 +140,7 @@ def test_container_lifecycle_and_logs(client, docker_cleanup, test_image):
         client.inspect_container(cid)
 
 
+@pytest.mark.podman
 def test_tty_container_logs_are_raw(client, docker_cleanup, test_image):
     cid = run(client, docker_cleanup, test_image, "echo hello", Tty=True)
     client.wait_container(cid)
@@ -130,6 +148,7 @@ def test_tty_container_logs_are_raw(client, docker_cleanup, test_image):
     assert data == b"hello\r\n"  # the TTY translates \n
 
 
+@pytest.mark.podman
 def test_follow_logs_are_live(client, docker_cleanup, test_image):
     cid = run(client, docker_cleanup, test_image, "for i in 1 2 3; do echo tick$i; sleep 0.4; done")
     arrivals = []
@@ -142,6 +161,7 @@ def test_follow_logs_are_live(client, docker_cleanup, test_image):
     assert arrivals[2][0] - arrivals[1][0] > 0.2
 
 
+@pytest.mark.podman
 def test_many_lines_in_order(client, docker_cleanup, test_image):
     cid = run(client, docker_cleanup, test_image, "i=0; while [ $i -lt 20000 ]; do echo line$i; i=$((i+1)); done")
     client.wait_container(cid)
@@ -149,6 +169,7 @@ def test_many_lines_in_order(client, docker_cleanup, test_image):
     assert out == b"".join(b"line%d\n" % i for i in range(20000))
 
 
+@pytest.mark.podman
 def test_connections_are_reused(client):
     client.ping()
     first = client._pool._idle[:]
@@ -162,18 +183,21 @@ def test_images(client, test_image):
     assert client.inspect_image(test_image)["Config"]["Cmd"] == ["sh"]
 
 
+@pytest.mark.podman
 def test_env_host(docker_host, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     with Client() as c:
         assert c.ping() == "OK"
 
 
+@pytest.mark.podman
 def test_unreachable_daemon_is_transport_error(tmp_path):
     with Client(f"unix://{tmp_path}/nothing.sock") as c:
         with pytest.raises(protocol.TransportError, match="cannot connect"):
             c.ping()
 
 
+@pytest.mark.podman
 def test_logs_sink_form(client, docker_cleanup, test_image, tmp_path):
     cid = run(client, docker_cleanup, test_image, "seq 1 3000; echo oops >&2")
     client.wait_container(cid)
@@ -206,6 +230,7 @@ def test_events_since_until(client, docker_cleanup, test_image):
     assert "die" in actions
 
 
+@pytest.mark.podman
 def test_stats_stream(client, docker_cleanup, test_image):
     cid = run(client, docker_cleanup, test_image, "sleep 30")
     with client.stats(cid) as stats:

@@ -34,6 +34,7 @@ def sleeper(client, docker_cleanup, test_image):
     return cid
 
 
+@pytest.mark.podman
 def test_exec_cat_50mb_binary_with_half_close(client, sleeper):
     data = os.urandom(50 * 1024 * 1024)
     result = client.exec_run(sleeper, ["cat"], input=data, max_output=None)
@@ -43,6 +44,7 @@ def test_exec_cat_50mb_binary_with_half_close(client, sleeper):
     assert hashlib.sha256(result.stdout).digest() == hashlib.sha256(data).digest()
 
 
+@pytest.mark.podman
 def test_exec_interleaved_streams_and_exit_code(client, sleeper):
     script = "i=0; while [ $i -lt 2000 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done; exit 42"
     result = client.exec_run(sleeper, ["sh", "-c", script])
@@ -51,6 +53,7 @@ def test_exec_interleaved_streams_and_exit_code(client, sleeper):
     assert result.stderr == b"".join(b"e%d\n" % i for i in range(2000))
 
 
+@pytest.mark.podman
 def test_exec_items_in_order_per_stream(client, sleeper):
     with client.exec_stream(sleeper, ["sh", "-c", "echo a; echo b >&2; echo c; exit 1"]) as session:
         items = list(session)
@@ -61,6 +64,7 @@ def test_exec_items_in_order_per_stream(client, sleeper):
     assert b"".join(i.data for i in items if i.stream is Stream.STDERR) == b"b\n"
 
 
+@pytest.mark.podman
 def test_tty_exec_is_raw_with_resize(client, sleeper):
     with client.exec_stream(sleeper, ["sh", "-c", "sleep 0.5; stty size; printf 'x\\ny\\n'"], tty=True) as session:
         assert session.response.status_code == 101
@@ -71,6 +75,7 @@ def test_tty_exec_is_raw_with_resize(client, sleeper):
     assert out == b"33 77\r\nx\r\ny\r\n"
 
 
+@pytest.mark.podman
 def test_exec_output_cap(client, sleeper):
     with pytest.raises(OutputLimitExceeded) as info:
         client.exec_run(sleeper, ["sh", "-c", "seq 1 100000"], max_output=1000)
@@ -79,6 +84,7 @@ def test_exec_output_cap(client, sleeper):
     assert info.value.stdout == b"".join(b"%d\n" % i for i in range(1, 400))[:1000]
 
 
+@pytest.mark.podman
 def test_exec_sink_form(client, sleeper):
     out, err = io.BytesIO(), io.BytesIO()
     with client.exec_stream(sleeper, ["sh", "-c", "seq 1 5000; echo done >&2"]) as session:
@@ -88,6 +94,7 @@ def test_exec_sink_form(client, sleeper):
     assert err.getvalue() == b"done\n"
 
 
+@pytest.mark.podman
 def test_attach_send_input_until_exit(client, docker_cleanup, test_image):
     cid = client.create_container(test_image, ["sh", "-c", "read line; echo got:$line; echo bye >&2"],
                                   OpenStdin=True, StdinOnce=True, HostConfig={"NetworkMode": "none"})["Id"]
@@ -103,6 +110,7 @@ def test_attach_send_input_until_exit(client, docker_cleanup, test_image):
     )
 
 
+@pytest.mark.podman
 def test_attach_half_close_gives_eof_and_output_keeps_flowing(client, docker_cleanup, test_image):
     cid = client.create_container(test_image, ["sh", "-c", "cat; echo after-eof"],
                                   OpenStdin=True, StdinOnce=True, HostConfig={"NetworkMode": "none"})["Id"]
@@ -149,6 +157,7 @@ def test_attach_missing_container_is_not_found(client):
         client.attach("no-such-container", tty=False, require_running=False)
 
 
+@pytest.mark.podman
 def test_attach_stopped_container_is_refused(client, docker_cleanup, test_image):
     cid = client.create_container(test_image, ["true"], HostConfig={"NetworkMode": "none"})["Id"]
     docker_cleanup.append(cid)
@@ -159,6 +168,7 @@ def test_attach_stopped_container_is_refused(client, docker_cleanup, test_image)
     assert info.value.status == "exited"
 
 
+@pytest.mark.api(max="1.16")
 def test_old_api_hijack_without_upgrade(docker_host, twin, sleeper):
     # API 1.16 predates the Upgrade handshake: the daemon answers 200 and
     # hijacks; the same session API works.

@@ -18,10 +18,10 @@ def tls_client(docker_tls, twin):
         yield c
 
 
-def test_negotiates_over_tls(tls_client):
-    assert tls_client.api_version == "1.41"
+def test_negotiates_over_tls(tls_client, engine):
+    assert tls_client.api_version == engine.api_version
     assert tls_client.ping() == "OK"
-    assert tls_client.version()["ApiVersion"] == "1.41"
+    assert tls_client.version()["ApiVersion"] == engine.api_version
 
 
 def test_environment_like_the_docker_cli(docker_tls):
