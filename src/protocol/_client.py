@@ -58,7 +58,7 @@ from ._negotiation import (
     version_request,
 )
 from ._request import Request, ResponseKind
-from ._responses import decode_json, error_from_response, error_from_stream
+from ._responses import decode_json, decode_path_stat, error_from_response, error_from_stream
 from ._auth import DockerConfig, encode_registry_auth, encode_registry_config, registry_for_image
 from ._build_context import tar_context, tar_from_fileobj
 from ._endpoints import build_request, endpoint, parse_v1_0_progress
@@ -498,6 +498,10 @@ class Client:
         if self._range.minimum is None or self._range.maximum < self._range.minimum:
             raise LocalProtocolError("max_version is below min_version")
         self._version: APIVersion | None = None if version is None else APIVersion(version)
+        # The newest version the server says it speaks (Api-Version of its
+        # answers): Podman accepts any /vX.Y/ but answers as 1.41, so a pinned
+        # version is not what the output labels follow.
+        self._server_api: APIVersion | None = None
         self._version_lock = threading.Lock()
         self._pool = Pool(self.host, size=pool_size, connect_timeout=connect_timeout, connect=connect)
 
@@ -600,6 +604,7 @@ class Client:
                         eof = True
                     events.extend(conn.receive_data(data))
                     if events and isinstance(events[0], Response):
+                        self._note_server_version(events[0])
                         return StreamingResponse(self, stream, conn, events[0], events[1:])
             except ReadTimeout:
                 stream.close()
@@ -712,9 +717,31 @@ class Client:
             return text
         return resp
 
+    def _note_server_version(self, response: Response) -> None:
+        value = response.header(b"api-version")
+        if value:
+            try:
+                self._server_api = APIVersion(value.decode("ascii"))
+            except (UnicodeDecodeError, ValueError):
+                pass
+
+    def _labels_output(self) -> bool:
+        """The server labels multiplexed vs raw output: it answers at >= 1.42.
+
+        The version that counts is the lower of ours and the server's answer;
+        a pinned client learns the server's from one unversioned ping.
+        """
+        version = self.api_version
+        if version < APIVersion("1.42"):
+            return False
+        if self._server_api is None:
+            with self._exchange(ping_requests()[0]) as resp:
+                resp.read()
+        return self._server_api is not None and self._server_api >= APIVersion("1.42")
+
     def _output_tty(self, name: str, kwargs: Mapping[str, Any]) -> bool | None:
         """The TTY setting behind a logs/attach stream when the daemon will not say it."""
-        if self.api_version >= APIVersion("1.42"):
+        if self._labels_output():
             return None
         ident = kwargs.get("id")
         if name == "exec.start":
@@ -745,10 +772,9 @@ class Client:
         if value is None:
             raise RemoteProtocolError("the daemon sent no X-Docker-Container-Path-Stat header")
         try:
-            raw = base64.b64decode(value)
+            return decode_path_stat(value)
         except ValueError:
             raise RemoteProtocolError(f"undecodable X-Docker-Container-Path-Stat: {value[:100]!r}") from None
-        return decode_json(raw, "the X-Docker-Container-Path-Stat header")
 
     # -- registry and build progress -------------------------------------
 
@@ -1110,14 +1136,22 @@ class Client:
         input: bytes | None = None,
         tty: bool = False,
         max_output: int | None = 64 * 1024 * 1024,
+        tty_eof: bytes | None = b"\x04",
+        wait_timeout: float | None = 30.0,
         **options: Any,
     ) -> ExecResult:
         """Run a command to completion: its stdout, stderr and exit code.
 
         ``input`` is written to stdin (from a second thread, so a command
-        that echoes it cannot deadlock) and then stdin is half-closed.
-        Output beyond ``max_output`` bytes raises
-        :class:`OutputLimitExceeded` with what was received.
+        that echoes it cannot deadlock), then the end of input is signalled:
+        a half-close without a TTY; with ``tty=True`` the terminal's EOF
+        character ``tty_eof`` (Ctrl-D; None sends nothing), because a pty
+        reads a half-close as nothing at all (the daemon then ends the
+        output at once while the command keeps running).  Output beyond
+        ``max_output`` bytes raises :class:`OutputLimitExceeded` with what
+        was received.  Once the output has ended, the exit code is awaited
+        at most ``wait_timeout`` seconds (:class:`TimeoutError`); below API
+        1.16, which has no exec inspect, ``exit_code`` is None.
         """
         with self.exec_stream(container, command, stdin=input is not None, tty=tty, **options) as session:
             writer: threading.Thread | None = None
@@ -1128,7 +1162,14 @@ class Client:
                         view = memoryview(input)
                         for i in range(0, len(view), 1 << 20):
                             session.write(view[i:i + (1 << 20)].tobytes())
-                        session.close_stdin()
+                        if not tty:
+                            session.close_stdin()
+                        elif tty_eof:
+                            # The line discipline hands a partial line over at
+                            # the first EOF character; only one on an empty
+                            # line means end of input.
+                            partial = bool(input) and not input.endswith((b"\n", b"\r"))
+                            session.write(tty_eof * (2 if partial else 1))
                     except BaseException as exc:  # surfaced after the read loop
                         failure.append(exc)
 
@@ -1141,11 +1182,13 @@ class Client:
                     writer.join(timeout=5)
             if failure and not isinstance(failure[0], TransportError):
                 raise failure[0]
+            if self.api_version < APIVersion("1.16"):
+                return ExecResult(None, out, err)  # no GET /exec/{id}/json before 1.16
             try:
-                code = session.wait()
-            except (ProtocolError, TransportError, APIError) as exc:
+                code = session.wait(timeout=wait_timeout)
+            except (ProtocolError, TransportError, APIError, TimeoutError) as exc:
                 # The output is complete: the caller keeps it.
-                exc.received = ExecResult(None, out, err)
+                exc.received = ExecResult(None, out, err)  # type: ignore[union-attr]
                 raise
             return ExecResult(code, out, err)
 

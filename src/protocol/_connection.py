@@ -444,17 +444,23 @@ class Connection:
         return req.kind in (ResponseKind.STREAM, ResponseKind.JSON_STREAM)
 
     def _daemon_version(self) -> APIVersion | None:
+        """The version the answer follows: the lower of the request's and the
+        server's ``Api-Version``.  Podman accepts any ``/vX.Y/`` and answers
+        as 1.41, labelling its output the 1.41 way."""
         req, head = self._request, self._response
         assert req is not None and head is not None
-        if req.version is not None:
-            return req.version
+        answered: APIVersion | None = None
         api = head.header(b"api-version")
         if api:
             try:
-                return APIVersion(api.decode("ascii"))
-            except ValueError:
-                return None
-        return None
+                answered = APIVersion(api.decode("ascii"))
+            except (UnicodeDecodeError, ValueError):
+                answered = None
+        if req.version is None:
+            return answered
+        if answered is None:
+            return req.version
+        return min(req.version, answered)
 
     def _choose_output_decoder(self, chunked: bool, upgraded: bool) -> _Decoder:
         req, head = self._request, self._response
@@ -465,19 +471,27 @@ class Connection:
             return self._impl.MultiplexedStreamDecoder(  # type: ignore[no-any-return]
                 chunked=chunked, max_frame_size=self._max_frame_size
             )
-        # The 200 (non-upgraded) hijack path always says raw-stream, whatever
-        # the TTY setting, so only an upgraded or logs response is trusted.
-        trusted = (upgraded or req.kind is ResponseKind.STREAM) and (
-            version is not None and version >= _CONTENT_TYPE_TRUSTED_FROM
+        # The multiplexed label is definite (never sent for a TTY).  A
+        # raw-stream label means a TTY only in an answer at >= 1.42: the 200
+        # (non-upgraded) hijack path always says raw-stream, and Podman says
+        # raw-stream for non-TTY attach/exec and octet-stream for logs while
+        # answering as 1.41.  Otherwise the TTY setting the caller knows
+        # decides: trusting a wrong label puts frame headers into the payload.
+        labelled_raw = (
+            ctype == _RAW
+            and (upgraded or req.kind is ResponseKind.STREAM)
+            and version is not None
+            and version >= _CONTENT_TYPE_TRUSTED_FROM
         )
-        if trusted:
-            tty = True
-        elif req.tty is not None:
+        if req.tty is not None:
             tty = req.tty
+        elif labelled_raw:
+            tty = True
         else:
             raise LocalProtocolError(
                 f"{req.method} {req.path}: the daemon did not say whether the output is "
-                "multiplexed or raw (API < 1.42); pass tty=True/False"
+                f"multiplexed or raw (labelled {ctype or 'nothing'!r}, answered at API "
+                f"{version or 'unknown'}); pass tty=True/False"
             )
         if tty:
             return self._impl.RawStreamDecoder(chunked=chunked)  # type: ignore[no-any-return]

@@ -29,6 +29,7 @@ __all__ = [
     "Unauthorized",
     "Forbidden",
     "NotFound",
+    "UnsupportedEndpoint",
     "NotAcceptable",
     "Conflict",
     "ServerError",
@@ -266,6 +267,17 @@ class Forbidden(APIError):
 
 class NotFound(APIError):
     """404: no such container, image, exec, ..."""
+
+
+class UnsupportedEndpoint(NotFound):
+    """404 from the server's router: it does not implement this endpoint.
+
+    Distinct from a missing object (a :class:`NotFound` subclass, so
+    ``except NotFound`` still catches it): the body is the router's bare
+    "not found" text, not the daemon's explanation -- e.g. Podman's compat
+    API for ``POST /containers/{id}/update`` in 4.3, or a Docker daemon
+    asked for a path it never routed (``/containers/ps`` after 1.20).
+    """
 
 
 class NotAcceptable(APIError):

@@ -9,6 +9,8 @@ plain text.  Version refusals came in four wordings; all become
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from typing import Any
@@ -25,6 +27,7 @@ from ._errors import (
     ServerError,
     Unauthorized,
     UnexpectedRedirect,
+    UnsupportedEndpoint,
     VersionError,
 )
 from ._events import Response, StreamError
@@ -37,6 +40,7 @@ __all__ = [
     "decode_json",
     "parse_version_error",
     "error_from_stream",
+    "decode_path_stat",
 ]
 
 
@@ -63,6 +67,20 @@ _UNAUTHORIZED_RE = re.compile(
     r"unauthorized|authentication required|no basic auth credentials|denied: requested access",
     re.IGNORECASE,
 )
+
+# Podman's compat API answers 500 where Docker answers 409/400, with libpod's
+# error at the end of the message (seen on Podman 4.3): "... cannot be
+# removed without force: container state improper", "the container name
+# "x" is already in use by ...", "network name x already used: network
+# already exists", "...: invalid argument".
+_LIBPOD_CONFLICT_RE = re.compile(
+    r"(container state improper|is already in use by|already exists|already in use)\s*$", re.IGNORECASE
+)
+_LIBPOD_BAD_REQUEST_RE = re.compile(r"invalid argument\s*$", re.IGNORECASE)
+# What routers answer for a path they do not route: Go's net/http and
+# gorilla/mux ("404 page not found"), Docker's router at 1.24+ as JSON
+# ("page not found"), Podman ("Not Found").  A missing object is explained.
+_ROUTER_MISS = frozenset({"not found", "404 not found", "page not found", "404 page not found"})
 
 _BY_STATUS: dict[int, type[APIError]] = {
     304: NotModified,
@@ -188,6 +206,12 @@ def error_from_response(
         cls = ServerError if status >= 500 else APIError
     if status >= 400 and _UNAUTHORIZED_RE.search(message):
         cls = Unauthorized
+    elif status == 500 and _LIBPOD_CONFLICT_RE.search(message):
+        cls = Conflict
+    elif status == 500 and _LIBPOD_BAD_REQUEST_RE.search(message):
+        cls = BadRequest
+    elif status == 404 and message.strip().lower() in _ROUTER_MISS:
+        cls = UnsupportedEndpoint
     if not message:
         message = response.reason.decode("latin-1") or f"HTTP {status}"
     return cls(status, message, request, response.headers)
@@ -204,3 +228,24 @@ def error_from_stream(item: StreamError, request: Request | None = None, status:
     exc = cls(status, item.message, request)
     exc.stream_error = item  # type: ignore[attr-defined]
     return exc
+
+
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+
+
+def decode_path_stat(value: bytes) -> Any:
+    """The JSON object in an ``X-Docker-Container-Path-Stat`` header.
+
+    Docker sends standard base64; Podman's compat API (4.3) sends the URL-safe
+    alphabet (``-``/``_``), and padding has been seen both ways: both decode.
+    Raises ``ValueError`` for anything that is not base64 of a JSON object.
+    """
+    text = value.strip().translate(_URLSAFE_TO_STANDARD)
+    text += b"=" * (-len(text) % 4)
+    try:
+        doc = json.loads(base64.b64decode(text, validate=True))
+    except (binascii.Error, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"not base64 of JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    return doc
