@@ -9,7 +9,8 @@ import pytest
 import protocol
 from protocol import Client, SSHTransport, StreamClosed, TransportError, parse_host, ssh_command
 
-pytestmark = pytest.mark.integration
+# The private sshd relays to the system engine's socket (.ci/sshd), not the session's.
+pytestmark = [pytest.mark.integration, pytest.mark.engines("system")]
 
 
 def test_argv_is_the_docker_clis():
