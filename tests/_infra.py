@@ -141,7 +141,7 @@ def registry() -> Registry:
 
 
 # Ports of the swarm daemons of the versioned engines (within 23800-23899).
-_SWARM_PORTS = {"26.1": ("23811", "23821"), "28.5": ("23812", "23822")}
+_SWARM_PORTS = {"26.1": ("23811", "23821"), "28.5": ("23812", "23822"), "20.10": ("23813", "23823")}
 
 
 def _swarm_settings(engine: Engine) -> None:

@@ -26,7 +26,6 @@ def _create(client, cleanup, image, cmd, **config):
 def test_pinned_above_1_42_output_has_no_frame_headers(docker_host, docker_cleanup, test_image, engine, pinned):
     # Podman accepts any /vX.Y/, answers as 1.41 and labels non-TTY output
     # raw-stream (exec, attach) or octet-stream (logs).
-    assert APIVersion(engine.api_version) < APIVersion("1.42")
     with Client(docker_host, version=pinned, timeout=60) as c:
         cid = _create(c, docker_cleanup, test_image, ["sh", "-c", "echo out; echo err >&2; sleep 600"])
         c.start_container(cid)
