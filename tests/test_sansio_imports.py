@@ -10,7 +10,9 @@ PKG = pathlib.Path(protocol.__file__).parent
 # _build_context reads the files it tars and _auth runs credential helpers:
 # both stay free of sockets and threads, so they are checked too.
 IO_MODULES = {"_transport.py", "_client.py", "_session.py", "__main__.py", "_cli.py",
-              "_ssh.py", "_memory.py"}  # transports: a process, in-memory pipes with locks
+              "_ssh.py", "_memory.py",  # transports: a process, in-memory pipes with locks
+              # their asyncio twins (_async_interface.py is core: it only names shapes)
+              "_async_transport.py", "_async_ssh.py", "_async_memory.py"}
 FORBIDDEN = {"socket", "ssl", "select", "selectors", "asyncio", "threading"}
 
 

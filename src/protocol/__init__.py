@@ -4,9 +4,14 @@ A sans-I/O core in the style of h11 (:class:`Connection`, :class:`Request`,
 typed events and errors), the stream layer that decodes container output
 and JSON streams (compiled, with a pure-Python twin), version negotiation,
 and a sync client on unix, TCP, TLS, ssh and in-memory transports behind
-one small interface (:class:`Transport`).
+one small interface (:class:`Transport`), with asyncio twins of the
+transports (:class:`AsyncTransport`, :func:`async_connect`).
 """
 
+from ._async_interface import AsyncConnectFactory, AsyncTransport
+from ._async_memory import AsyncMemoryTransport, async_memory_pair
+from ._async_ssh import AsyncSSHTransport
+from ._async_transport import AsyncSocketStream, AsyncTLSStream, async_connect
 from ._auth import (
     AuthConfig,
     CredentialHelperError,
@@ -109,6 +114,14 @@ from ._about import __version__
 __all__ = [
     "APIError",
     "APIVersion",
+    "async_connect",
+    "async_memory_pair",
+    "AsyncConnectFactory",
+    "AsyncMemoryTransport",
+    "AsyncSocketStream",
+    "AsyncSSHTransport",
+    "AsyncTLSStream",
+    "AsyncTransport",
     "auth_body",
     "AuthConfig",
     "BadRequest",

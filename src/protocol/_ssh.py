@@ -33,9 +33,9 @@ from collections.abc import Sequence
 from typing import IO
 
 from ._errors import TransportError
-from ._transport import SocketStream
+from ._transport import HostConfig, SocketStream
 
-__all__ = ["SSHTransport", "ssh_command"]
+__all__ = ["SSHTransport", "ssh_command", "host_ssh_command", "stderr_tail"]
 
 #: How much of ssh's stderr an error message quotes (the end of it).
 STDERR_TAIL = 4096
@@ -75,6 +75,33 @@ def ssh_command(
     return argv
 
 
+def host_ssh_command(host: HostConfig, connect_timeout: float | None) -> list[str]:
+    """:func:`ssh_command` for a parsed ``ssh://`` host (both drivers use it)."""
+    return ssh_command(
+        host.address, user=host.user, port=host.port or None, socket_path=host.path,
+        options=host.ssh_options, connect_timeout=connect_timeout,
+    )
+
+
+def stderr_tail(stderr: IO[bytes]) -> str:
+    """The last :data:`STDERR_TAIL` bytes ssh wrote to its stderr file, as text."""
+    try:
+        size = os.fstat(stderr.fileno()).st_size
+        data = os.pread(stderr.fileno(), STDERR_TAIL, max(0, size - STDERR_TAIL))
+    except (OSError, ValueError):
+        return ""
+    return data.decode("utf-8", errors="replace").strip()
+
+
+def check_ssh_program(argv: Sequence[str]) -> None:
+    """A clear error when the ssh program is missing (before anything starts)."""
+    if shutil.which(argv[0]) is None:
+        raise TransportError(
+            f"cannot connect over ssh: the {argv[0]!r} program was not found "
+            "(install an OpenSSH client)"
+        )
+
+
 class SSHTransport(SocketStream):
     """One ``ssh ... docker system dial-stdio`` process as a byte stream."""
 
@@ -83,11 +110,7 @@ class SSHTransport(SocketStream):
     def __init__(self, argv: Sequence[str]) -> None:
         self.argv = list(argv)
         self.process: subprocess.Popen[bytes]
-        if shutil.which(self.argv[0]) is None:
-            raise TransportError(
-                f"cannot connect over ssh: the {self.argv[0]!r} program was not found "
-                "(install an OpenSSH client)"
-            )
+        check_ssh_program(self.argv)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._stderr: IO[bytes] = tempfile.TemporaryFile()
         try:
@@ -110,12 +133,7 @@ class SSHTransport(SocketStream):
 
     def stderr_text(self) -> str:
         """The tail of what ssh wrote to stderr so far."""
-        try:
-            size = os.fstat(self._stderr.fileno()).st_size
-            data = os.pread(self._stderr.fileno(), STDERR_TAIL, max(0, size - STDERR_TAIL))
-        except (OSError, ValueError):
-            return ""
-        return data.decode("utf-8", errors="replace").strip()
+        return stderr_tail(self._stderr)
 
     def _failure(self, what: str) -> TransportError:
         """An error naming ssh's exit status and stderr, once the process has ended."""

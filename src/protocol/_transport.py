@@ -457,12 +457,9 @@ class TLSStream(SocketStream):
 def connect(host: HostConfig, connect_timeout: float | None = 10.0) -> SocketStream:
     """Open a new connection to the daemon."""
     if host.scheme == "ssh":
-        from ._ssh import SSHTransport, ssh_command  # a process, not a socket: its own module
+        from ._ssh import SSHTransport, host_ssh_command  # a process, not a socket: its own module
 
-        return SSHTransport(ssh_command(
-            host.address, user=host.user, port=host.port or None, socket_path=host.path,
-            options=host.ssh_options, connect_timeout=connect_timeout,
-        ))
+        return SSHTransport(host_ssh_command(host, connect_timeout))
     try:
         if host.scheme == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
