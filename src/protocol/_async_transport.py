@@ -220,12 +220,18 @@ class AsyncSocketStream:
         self._check_writable()
         if not data:
             return
+        proto = self._proto
         try:
             self._transport.write(data)
         except (OSError, RuntimeError) as exc:
             raise TransportError(f"write failed: {exc}") from None
+        if self._transport.is_closing():
+            # asyncio's write() does not raise when the send fails (EPIPE,
+            # ECONNRESET): it closes the transport and reports the error to
+            # connection_lost one loop iteration later.  The bytes are lost.
+            why = proto.error or "the connection was lost"
+            raise TransportError(f"write failed: {why}")
         self._total += len(data)
-        proto = self._proto
         while proto.write_paused and not (proto.lost or self._closed):
             await self._wait_drained()
         if proto.write_paused:
