@@ -676,7 +676,9 @@ class Client:
         value; EMPTY -> None; TEXT -> str, or for v1.0's plain-text progress
         the list of progress messages later versions send as JSON;
         JSON_STREAM, STREAM and BINARY -> a :class:`StreamingResponse`
-        (iterate it, or ``read()``); HIJACK -> a :class:`Session`.
+        (iterate it, or ``read()``); HIJACK -> a :class:`Session`, or None when
+        the daemon answers with an ordinary response instead of taking the
+        connection over (exec start with ``Detach: true``).
         """
         version = self.api_version
         ep = endpoint(name, version)  # UnsupportedVersion when no variant covers it
