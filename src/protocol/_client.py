@@ -1139,7 +1139,7 @@ class Client:
         tty: bool = False,
         max_output: int | None = 64 * 1024 * 1024,
         tty_eof: bytes | None = b"\x04",
-        wait_timeout: float | None = 30.0,
+        wait_timeout: float | None = None,
         **options: Any,
     ) -> ExecResult:
         """Run a command to completion: its stdout, stderr and exit code.
@@ -1152,8 +1152,10 @@ class Client:
         output at once while the command keeps running).  Output beyond
         ``max_output`` bytes raises :class:`OutputLimitExceeded` with what
         was received.  Once the output has ended, the exit code is awaited
-        at most ``wait_timeout`` seconds (:class:`TimeoutError`); below API
-        1.16, which has no exec inspect, ``exit_code`` is None.
+        at most ``wait_timeout`` seconds (default: the client's timeout,
+        else 30 s), then :class:`Timeout` (a ``TimeoutError``) says what the
+        daemon last reported and carries the output in ``received``; below
+        API 1.16, which has no exec inspect, ``exit_code`` is None.
         """
         with self.exec_stream(container, command, stdin=input is not None, tty=tty, **options) as session:
             writer: threading.Thread | None = None

@@ -43,7 +43,7 @@ __all__ = ["Session", "ExecResult", "EXEC_WAIT_TIMEOUT"]
 #: gives a timeout.  The daemon records the exit a few milliseconds after
 #: the output closes; a process that outlives its output (a daemonised
 #: child holding no pipe) would otherwise be polled for ever.
-EXEC_WAIT_TIMEOUT = 60.0
+EXEC_WAIT_TIMEOUT = 30.0
 
 
 class ExecResult(NamedTuple):
