@@ -403,7 +403,7 @@ def test_wait_error_field(docker_host, docker_cleanup, test_image):
         waited = client.call("containers.wait", id=cid)
         # Error is only there (an object with Message) when waiting failed.
         assert waited["StatusCode"] == 3 and waited.get("Error") in (None, {"Message": ""})
-        # A container that never started, waited for "next-exit" after its removal: Error or 404.
+        # Waiting for a container that is gone is a 404, not a result with Error.
         cid2 = _container(client, docker_cleanup, test_image, "true")
         client.call("containers.remove", id=cid2)
         with pytest.raises(NotFound):

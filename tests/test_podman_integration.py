@@ -3,6 +3,10 @@
 Recorded and scripted bytes of the same answers are in test_podman_compat.py.
 """
 
+import io
+import tarfile
+import uuid
+
 import pytest
 
 from protocol import APIVersion, BadRequest, Client, Conflict, NotFound, Stream, UnsupportedEndpoint
@@ -39,9 +43,7 @@ def test_pinned_above_1_42_output_has_no_frame_headers(docker_host, docker_clean
             assert [(i.stream, i.data) for i in session] == [(Stream.STDOUT, b"raw\n")]
 
 
-def test_state_conflicts_and_bad_input_are_typed(client, docker_cleanup, test_image, uid=None):
-    import uuid
-
+def test_state_conflicts_and_bad_input_are_typed(client, docker_cleanup, test_image):
     name = f"protocol-podman-{uuid.uuid4().hex[:12]}"
     cid = _create(client, docker_cleanup, test_image, ["sleep", "600"], name=name)
     client.start_container(cid)
@@ -78,9 +80,6 @@ def test_unimplemented_endpoint_is_unsupported_not_missing(client, docker_cleanu
 
 
 def test_path_stat_in_url_safe_base64(client, docker_cleanup, test_image):
-    import io
-    import tarfile
-
     cid = _create(client, docker_cleanup, test_image, ["true"])
     names = ["a>b?~", "??>>", "x~~~>>>?"]
     buf = io.BytesIO()
