@@ -1,6 +1,6 @@
 """The stream decoders in memory, against compiled floors measured in the same run.
 
-    .venv/bin/python benchmarks/compare_stream.py --quick        # CI: < 30 s, checks the script works
+    .venv/bin/python benchmarks/compare_stream.py --quick        # CI: under a minute, checks the script works
     .venv/bin/python benchmarks/compare_stream.py                # default sizes (10 MB, 200 k messages)
     .venv/bin/python benchmarks/compare_stream.py --full         # 100 MB of frames, 1 M messages
     .venv/bin/python benchmarks/compare_stream.py --callgrind    # + instructions per item (valgrind)
@@ -343,8 +343,8 @@ def main(argv: list[str] | None = None) -> None:
         callgrind_child()
         return
 
-    mb = 100 if args.full else (2 if args.quick else 10)
-    messages = 1_000_000 if args.full else (20_000 if args.quick else 200_000)
+    mb = 100 if args.full else (1 if args.quick else 10)
+    messages = 1_000_000 if args.full else (5_000 if args.quick else 200_000)
     repeat = args.repeat or (3 if args.quick else 7)
     impls = twins()
     docker_py = not args.no_docker_py and importlib.util.find_spec("docker") is not None

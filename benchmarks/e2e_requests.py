@@ -1,6 +1,6 @@
 """Small requests and JSON streams end to end, against same-run baselines.
 
-    .venv/bin/python benchmarks/e2e_requests.py --quick     # CI: seconds, checks the script works
+    .venv/bin/python benchmarks/e2e_requests.py --quick     # CI: under half a minute, checks the script works
     .venv/bin/python benchmarks/e2e_requests.py             # default counts
     .venv/bin/python benchmarks/e2e_requests.py --profile   # + where ping()'s time goes (cProfile)
 
@@ -290,8 +290,8 @@ def main() -> None:
     ap.add_argument("--no-docker-py", action="store_true")
     ap.add_argument("--profile", action="store_true", help="cProfile Client.ping() against the replay server")
     args = ap.parse_args()
-    calls = 200 if args.quick else 2000
-    count = 5_000 if args.quick else 200_000
+    calls = 100 if args.quick else 2000
+    count = 2_000 if args.quick else 200_000
     repeat = args.repeat or (3 if args.quick else 7)
     docker_py = not args.no_docker_py and importlib.util.find_spec("docker") is not None
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, protocol {protocol.IMPLEMENTATION} twin; "
