@@ -113,6 +113,12 @@ def _counter(client: Client) -> str:
     cid = client.create_container(TEST_IMAGE, ["sh", "-c", script],
                                   HostConfig={"NetworkMode": "none"})["Id"]
     client.start_container(cid)
+    # Follow only once the container is producing output (a loaded machine
+    # can take a moment to run it).
+    deadline = time.monotonic() + 20
+    while not client.inspect_container(cid)["State"].get("Running"):
+        assert time.monotonic() < deadline, "the counter container did not start"
+        time.sleep(0.05)
     return str(cid)
 
 
@@ -141,12 +147,12 @@ def test_daemon_dies_during_logs_follow(fault_daemon, client, sig):
         try:
             for item in client.logs(cid, follow=True, tty=False):
                 received += item.data
-                if len(received) > 200 and not fired:
+                if len(received) > 60 and not fired:
                     fired = True
                     threading.Thread(target=_signal, args=(sig,), daemon=True).start()
         except (ProtocolError, TransportError) as exc:
             caught = exc
-        assert fired
+        assert fired, f"the follow ended after {bytes(received)!r}: {caught!r}"
         if sig is signal.SIGKILL:
             # Killed mid-body: the follow must fail, never look like an end.
             assert caught is not None
