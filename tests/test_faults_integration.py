@@ -27,7 +27,9 @@ import pytest
 from _daemon import DOCKERD_SCRIPT, REPO_ROOT, TEST_IMAGE, docker_request
 from protocol import Client, ConnectionLost, ProtocolError, StreamClosed, TransportError
 
-pytestmark = pytest.mark.integration
+# Their daemon is .ci/dockerd's (the system engine), whatever engine the
+# session tests: run them in the system engine's pass only.
+pytestmark = [pytest.mark.integration, pytest.mark.engines("system")]
 
 FAULTS_DIR = Path(os.environ.get("PROTOCOL_FAULTS_DOCKERD_DIR", "/tmp/docker-protocol-faults"))
 FAULTS_TLS_PORT = os.environ.get("PROTOCOL_FAULTS_DOCKERD_TLS_PORT", "23790")
