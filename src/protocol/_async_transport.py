@@ -24,6 +24,7 @@ server reads it as EOF and keeps writing.  It runs over any
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections import deque
 from typing import cast
@@ -142,10 +143,8 @@ class AsyncSocketStream:
         return cls(transport, proto)
 
     @classmethod
-    async def from_socket(cls, sock: object) -> AsyncSocketStream:
+    async def from_socket(cls, sock: socket.socket) -> AsyncSocketStream:
         """Adopt a connected stream socket (the stream owns it from now on)."""
-        import socket  # only for the type check; the loop does the I/O
-
         if not isinstance(sock, socket.socket):
             raise TypeError(f"from_socket() takes a socket.socket, not {type(sock).__name__}")
         loop = asyncio.get_running_loop()
