@@ -89,3 +89,66 @@ def test_logline_value_semantics():
 def test_rejects_other_items():
     with pytest.raises(TypeError):
         LineAssembler().feed([{"status": "x"}])
+
+
+# -- the partial line is bounded (peer-controlled memory) ---------------------
+
+
+def _pieces_at_every_split(payload, limit, twin, timestamps=False):
+    """Feed ``payload`` as stdout frames cut at every pair of points; every
+    cut must give the same items."""
+    F = twin.Frame
+    seen = set()
+    for i in range(len(payload) + 1):
+        for j in range(i, len(payload) + 1):
+            a = LineAssembler(timestamps=timestamps, max_line_size=limit)
+            parts = [p for p in (payload[:i], payload[i:j], payload[j:]) if p]
+            items = a.feed([F(OUT, p) for p in parts]) + a.end()
+            assert all(len(p) <= limit for p in a._partial)
+            seen.add(tuple(lines(items)))
+    assert len(seen) == 1, seen
+    return list(seen.pop())
+
+
+def test_a_long_line_comes_in_pieces_of_the_limit_whatever_the_framing(twin):
+    got = _pieces_at_every_split(b"abcdefghij\nxy\n0123\n", 4, twin)
+    assert got == [
+        (OUT, b"abcd", None), (OUT, b"efgh", None), (OUT, b"ij\n", None),
+        (OUT, b"xy\n", None),
+        (OUT, b"0123", None), (OUT, b"\n", None),
+    ]
+
+
+def test_a_line_of_exactly_the_limit_is_one_line(twin):
+    assert _pieces_at_every_split(b"abc\nde", 4, twin) == [(OUT, b"abc\n", None), (OUT, b"de", None)]
+
+
+def test_only_the_first_piece_of_a_long_line_is_read_for_a_timestamp(twin):
+    ts = b"2026-11-27T04:21:34.123456789Z"
+    payload = ts + b" " + b"1" * 40 + b" 2 3\n" + ts + b" short\n"
+    got = _pieces_at_every_split(payload, 40, twin, timestamps=True)
+    assert got == [
+        (OUT, b"1" * 9, ts.decode()),  # 40 bytes: the prefix and nine digits
+        # Digits, then a space: read as a timestamp if it were a line's start.
+        (OUT, b"1" * 31 + b" 2 3\n", None),
+        (OUT, b"short\n", ts.decode()),
+    ]
+
+
+def test_a_line_that_never_ends_keeps_memory_bounded(twin):
+    a = LineAssembler(max_line_size=1024)
+    chunk = twin.Frame(ERR, b"x" * 1000)
+    delivered = 0
+    for _ in range(2000):  # 2 MB without a newline
+        for item in a.feed([chunk]):
+            assert item.stream == ERR and len(item.line) == 1024
+            delivered += len(item.line)
+        assert len(a._partial[ERR]) <= 1024
+    delivered += sum(len(i.line) for i in a.end())
+    assert delivered == 2_000_000
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "8"])
+def test_max_line_size_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError):
+        LineAssembler(max_line_size=bad)
