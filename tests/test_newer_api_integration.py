@@ -14,7 +14,9 @@ runs them on the engines that do (28.5 serves up to 1.51, 26.1 up to 1.45).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import socket
 import tarfile
 import time
 import uuid
@@ -203,13 +205,61 @@ def case_system_df_type(ctx):
     assert not volumes_only["Images"] and isinstance(volumes_only["Volumes"], list)
 
 
+def _ws_attach_output(client, cid, **streams):
+    """Attach over a real WebSocket (the client does not speak it; the bytes
+    are written here): the request the table builds at the engine's version,
+    plus the handshake headers; the output the daemon sends as WebSocket
+    frames until it closes."""
+    req = build_request("containers.attach_ws", client.api_version, id=cid, logs=True, stream=False,
+                        **streams)
+    key = base64.b64encode(uuid.uuid4().bytes).decode()
+    head = (f"{req.method} {req.target} HTTP/1.1\r\nHost: docker\r\nOrigin: http://localhost\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(30)
+    try:
+        sock.connect(client.host.address)
+        sock.sendall(head.encode())
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        sock.close()
+    head_end = data.index(b"\r\n\r\n") + 4
+    status = data[:head_end].split(b"\r\n")[0]
+    assert b" 101 " in status, data[:head_end]
+    accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+    assert accept in data[:head_end]
+    out, pos = b"", head_end
+    while pos < len(data):  # server frames: unmasked, FIN, text/binary/close
+        opcode, length = data[pos] & 0x0F, data[pos + 1] & 0x7F
+        pos += 2
+        if length == 126:
+            length, pos = int.from_bytes(data[pos:pos + 2], "big"), pos + 2
+        elif length == 127:
+            length, pos = int.from_bytes(data[pos:pos + 8], "big"), pos + 8
+        if opcode in (0, 1, 2):
+            out += data[pos:pos + length]
+        pos += length
+    return out
+
+
 def case_attach_ws_streams(ctx):
-    # The WebSocket protocol is not spoken by this client: the parameters
-    # are modelled (request built at the engine's version) and the call is
-    # refused before sending.
-    req = build_request("containers.attach_ws", ctx.client.api_version, id="x", stdin=True, stdout=True,
-                        stderr=True)
-    assert "stdin=1" in req.target and "stdout=1" in req.target and "stderr=1" in req.target
+    # From 1.42 the daemon honours stdin/stdout/stderr on the WebSocket
+    # attach (before, it attached every stream whatever they said): replay
+    # a finished container's output with one stream at a time.
+    client = ctx.client
+    cid = _container(client, ctx.cleanup, ctx.image, "echo out; echo err >&2")
+    client.call("containers.start", id=cid)
+    client.call("containers.wait", id=cid)
+    assert _ws_attach_output(client, cid, stdout=True, stderr=False) == b"out\n"
+    assert _ws_attach_output(client, cid, stdout=False, stderr=True) == b"err\n"
+    both = _ws_attach_output(client, cid, stdout=True, stderr=True)
+    assert sorted(both.splitlines()) == [b"err", b"out"]
 
 
 CASES = {
