@@ -77,6 +77,32 @@ class RegistryAuthError(Exception):
     """Base of the errors about registry credentials."""
 
 
+def parse_json_object(data: str | bytes, where: str, error: type[Exception]) -> dict[str, Any]:
+    """A JSON object from one of the docker CLI's files (``config.json``, a
+    context's ``meta.json``); an empty file is ``{}``.  Anything else raises
+    ``error`` naming ``where``.
+
+    The error is raised outside the except clauses: a JSONDecodeError keeps
+    the whole document (``.doc``), which may hold credentials, and must not
+    ride along as the context of ours.
+    """
+    problem = None
+    doc: Any = None
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        doc = json.loads(text) if text.strip() else {}
+    except UnicodeDecodeError:
+        problem = f"{where} is not UTF-8"
+    except (json.JSONDecodeError, RecursionError) as exc:
+        line = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        problem = f"{where} is not valid JSON{line}"
+    if problem is not None:
+        raise error(problem)
+    if not isinstance(doc, dict):
+        raise error(f"{where}: expected a JSON object at the top")
+    return doc
+
+
 class DockerConfigError(RegistryAuthError, ValueError):
     """``config.json`` cannot be read or is malformed."""
 
@@ -334,22 +360,7 @@ class DockerConfig:
     def parse(cls, data: str | bytes, *, path: str | None = None) -> DockerConfig:
         """Parse the text of a ``config.json``."""
         where = path or "config.json"
-        # Errors are raised outside the except clauses: a JSONDecodeError
-        # keeps the whole document (.doc), and must not ride along as the
-        # context of ours.
-        problem = None
-        doc: Any = None
-        try:
-            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-            doc = json.loads(text) if text.strip() else {}
-        except UnicodeDecodeError:
-            problem = f"{where} is not UTF-8"
-        except json.JSONDecodeError as exc:
-            problem = f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno})"
-        if problem is not None:
-            raise DockerConfigError(problem)
-        if not isinstance(doc, dict):
-            raise DockerConfigError(f"{where}: expected a JSON object at the top")
+        doc = parse_json_object(data, where, DockerConfigError)
 
         raw_auths = doc.get("auths") or {}
         if not isinstance(raw_auths, dict):

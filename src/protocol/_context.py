@@ -31,12 +31,12 @@ CLI's custom headers), and ``DOCKER_API_VERSION`` pins the API version.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._auth import parse_json_object
 from ._errors import LocalProtocolError
 from ._transport import HostConfig, TLSConfig, host_from_env, parse_host
 
@@ -82,22 +82,7 @@ def _read_json(path: str, what: str) -> Any:
         return None
     except OSError as exc:
         raise DockerContextError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    problem = None
-    doc: Any = None
-    try:
-        text = data.decode("utf-8-sig")
-        doc = json.loads(text) if text.strip() else {}
-    except UnicodeDecodeError:
-        problem = f"{what} {path} is not UTF-8"
-    except json.JSONDecodeError as exc:
-        # Raised outside the except clause: the decode error keeps the whole
-        # document, which may hold credentials.
-        problem = f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno})"
-    if problem is not None:
-        raise DockerContextError(problem)
-    if not isinstance(doc, dict):
-        raise DockerContextError(f"{what} {path}: expected a JSON object at the top")
-    return doc
+    return parse_json_object(data, f"{what} {path}", DockerContextError)
 
 
 @dataclass(frozen=True)
