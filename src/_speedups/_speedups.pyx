@@ -197,6 +197,12 @@ cdef extern from *:
         /* Only with the layout this file assumes (checked on a Frame made by
            Cython's own constructor) and with memory from PyObject_Malloc. */
         PyTypeObject *t = (PyTypeObject *)type;
+    #ifdef Py_GIL_DISABLED
+        /* The pool is a plain static array guarded by the GIL: without one
+           (free-threaded builds) Frames are allocated the ordinary way. */
+        (void)t; (void)probe;
+        return 0;
+    #endif
         if (t->tp_basicsize != (Py_ssize_t)sizeof(protocol_FrameObject) || t->tp_free != PyObject_Free
             || t->tp_itemsize != 0 || (t->tp_flags & (Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HEAPTYPE)))
             return 0;
