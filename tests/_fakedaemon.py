@@ -81,15 +81,30 @@ class FakeDaemon:
                 head, _, buf = buf.partition(b"\r\n\r\n")
                 self.heads.append(head)
                 lines = head.split(b"\r\n")
-                method, target, _ = lines[0].decode().split(" ", 2)
+                parts = lines[0].decode("latin-1").split(" ", 2)
+                if len(parts) != 3:
+                    # Not a request line (e.g. the rest of a chunked body,
+                    # which this scripted daemon does not parse): refuse
+                    # and close, as a server would, instead of dying.
+                    self.errors.append(ValueError(f"bad request line {lines[0][:80]!r}"))
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                    return
+                method, target, _ = parts
                 length = 0
+                chunked = False
                 for line in lines[1:]:
                     k, _, v = line.partition(b":")
                     if k.strip().lower() == b"content-length":
                         length = int(v)
-                while len(buf) < length:
-                    buf += conn.recv(65536)
-                body, buf = buf[:length], buf[length:]
+                    elif k.strip().lower() == b"transfer-encoding" and b"chunked" in v.lower():
+                        chunked = True
+                if chunked:  # a streamed body (build context, image load)
+                    body, buf = self._read_chunked(conn, buf)
+                else:
+                    while len(buf) < length:
+                        buf += conn.recv(65536)
+                    body, buf = buf[:length], buf[length:]
                 path = target.split("?", 1)[0]
                 key = f"{method} {path}"
                 self.seen.append(key)
@@ -107,6 +122,30 @@ class FakeDaemon:
             self.errors.append(exc)
         finally:
             conn.close()
+
+    @staticmethod
+    def _read_chunked(conn: socket.socket | _TransportConn, buf: bytes) -> tuple[bytes, bytes]:
+        """The de-chunked request body, and the bytes after it."""
+        body = bytearray()
+
+        def fill(n: int) -> None:
+            nonlocal buf
+            while len(buf) < n:
+                data = conn.recv(65536)
+                if not data:
+                    raise OSError("client closed mid-body")
+                buf += data
+
+        while True:
+            while b"\r\n" not in buf:
+                fill(len(buf) + 1)
+            size_line, _, buf = buf.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            fill(size + 2)
+            body += buf[:size]
+            buf = buf[size + 2:]
+            if size == 0:
+                return bytes(body), buf
 
     def close(self) -> None:
         if self.sock is not None:
