@@ -1,6 +1,6 @@
 """Build the optional compiled stream parser.
 
-The Cython extension (src/_speedups/_speedups.pyx -> protocol._speedups) is
+The Cython extension (src/_speedups/_speedups.pyx -> protocol._core._speedups) is
 built when Cython and a C compiler are present.  When they are not, or when
 PROTOCOL_NO_EXTENSIONS=1 is set, the pure-Python package is installed alone
 (and the wheel is tagged py3-none-any): the switch in protocol/_stream.py
@@ -100,7 +100,7 @@ def extensions():  # type: ignore[no-untyped-def]
     # sections are two thirds of its size and no user needs them.
     link_args = ["-Wl,-s"] if sys.platform.startswith("linux") else []
     ext = Extension(
-        "protocol._speedups",
+        "protocol._core._speedups",
         ["src/_speedups/_speedups.pyx"],
         extra_compile_args=["-O3"],
         extra_link_args=link_args,

@@ -36,13 +36,13 @@ READ = int(os.environ.get("BENCH_READ", str(256 * 1024)))
 
 def load_twin(name: str):
     if name == "python":
-        return importlib.import_module("protocol._stream_py")
+        return importlib.import_module("protocol._core._stream_py")
     try:
-        return importlib.import_module("protocol._speedups")
+        return importlib.import_module("protocol._core._speedups")
     except ImportError:
         if os.environ.get("PROTOCOL_REQUIRE_EXTENSIONS") == "1":
-            pytest.fail("protocol._speedups cannot be imported")
-        pytest.skip("protocol._speedups is not built")
+            pytest.fail("protocol._core._speedups cannot be imported")
+        pytest.skip("protocol._core._speedups is not built")
 
 
 @pytest.fixture(params=["python", "cython"])

@@ -91,11 +91,11 @@ def json_body(messages: int) -> bytes:
 
 
 def twins() -> dict[str, Any]:
-    out: dict[str, Any] = {"python": importlib.import_module("protocol._stream_py")}
+    out: dict[str, Any] = {"python": importlib.import_module("protocol._core._stream_py")}
     try:
-        out["cython"] = importlib.import_module("protocol._speedups")
+        out["cython"] = importlib.import_module("protocol._core._speedups")
     except ImportError:
-        print("(protocol._speedups is not built: Python twin only)", file=sys.stderr)
+        print("(protocol._core._speedups is not built: Python twin only)", file=sys.stderr)
     return out
 
 
@@ -287,7 +287,7 @@ CG_WORKLOADS = (
 
 def callgrind_child() -> None:
     """Run every CG_WORKLOADS entry once inside ``measured`` (under valgrind, by the parent)."""
-    import protocol._speedups as cy
+    import protocol._core._speedups as cy
 
     cal = calibration.load()
     body, _, nframes = logs_body(CG_FRAMES * 61, 53)

@@ -31,14 +31,14 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-import protocol._stream_py as python_twin
+import protocol._core._stream_py as python_twin
 from protocol import Connection, ConnectionState, Request, ResponseKind
-from protocol._errors import ProtocolError
-from protocol._events import ConnectionClosed, Data, EndOfMessage, Response, StreamError
-from protocol._lines import LineAssembler, LogLine
+from protocol._core._errors import ProtocolError
+from protocol._core._events import ConnectionClosed, Data, EndOfMessage, Response, StreamError
+from protocol._core._lines import LineAssembler, LogLine
 
 try:
-    import protocol._speedups as cython_twin
+    import protocol._core._speedups as cython_twin
 except ImportError:  # pragma: no cover - checked below
     cython_twin = None  # type: ignore[assignment]
     if os.environ.get("PROTOCOL_REQUIRE_EXTENSIONS") == "1":

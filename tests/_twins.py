@@ -1,6 +1,6 @@
 """The ``twin`` fixture: run a test on both stream-decoder implementations.
 
-``twin`` is a module (``protocol._stream_py`` or ``protocol._speedups``)
+``twin`` is a module (``protocol._core._stream_py`` or ``protocol._core._speedups``)
 offering ``MultiplexedStreamDecoder``, ``RawStreamDecoder``,
 ``JSONStreamDecoder``, ``Frame`` and ``IMPLEMENTATION``.  The "cython" case
 skips when the extension is not built, unless ``PROTOCOL_REQUIRE_EXTENSIONS=1``
@@ -16,14 +16,14 @@ from types import ModuleType
 
 import pytest
 
-import protocol._stream_py as python_twin
+import protocol._core._stream_py as python_twin
 
 REQUIRE_EXTENSIONS = os.environ.get("PROTOCOL_REQUIRE_EXTENSIONS") == "1"
 
 
 def load_cython_twin() -> ModuleType | None:
     try:
-        return importlib.import_module("protocol._speedups")
+        return importlib.import_module("protocol._core._speedups")
     except ImportError:
         return None
 
@@ -37,8 +37,8 @@ def get_twin(name: str) -> ModuleType:
     module = TWINS[name]
     if module is None:
         if REQUIRE_EXTENSIONS:
-            pytest.fail("PROTOCOL_REQUIRE_EXTENSIONS=1 but protocol._speedups cannot be imported")
-        pytest.skip("protocol._speedups is not built")
+            pytest.fail("PROTOCOL_REQUIRE_EXTENSIONS=1 but protocol._core._speedups cannot be imported")
+        pytest.skip("protocol._core._speedups is not built")
     return module
 
 

@@ -1,6 +1,6 @@
 """The endpoint table against the session's engine, at the version it negotiates.
 
-Every endpoint of ``protocol._endpoints`` that the engine serves and that can
+Every endpoint of ``protocol._core._endpoints`` that the engine serves and that can
 run without a network beyond loopback is called here through
 ``Client.call(name, ...)``; versions are the ones the engine declares
 (``engine`` fixture), and era tests say which API range they need.  Swarm endpoints, and push/pull through
@@ -40,8 +40,8 @@ from protocol import (
     Unauthorized,
     UnsupportedVersion,
 )
-from protocol._endpoints import build_request
-from protocol._models import ContainerInspect, ExecInspect, ImageInspect, SystemInfo, VersionInfo
+from protocol._core._endpoints import build_request
+from protocol._core._models import ContainerInspect, ExecInspect, ImageInspect, SystemInfo, VersionInfo
 
 from _daemon import docker_request
 

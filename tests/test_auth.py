@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from protocol._auth import (
+from protocol._core._auth import (
     INDEX_SERVER,
     AuthConfig,
     CredentialHelperError,

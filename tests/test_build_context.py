@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocol._build_context import (
+from protocol._core._build_context import (
     CHUNK_SIZE,
     BuildContextError,
     DockerIgnore,
@@ -406,7 +406,7 @@ def test_unreadable_file_is_a_clear_error(tmp_path, monkeypatch):
     make_tree(tmp_path, {"locked": b"x"})
     # Root reads any file whatever its mode, so the refusal is simulated at
     # the open call the tar stream makes.
-    import protocol._build_context as bc
+    import protocol._core._build_context as bc
 
     real_open = os.open
 

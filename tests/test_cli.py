@@ -26,8 +26,8 @@ import uuid
 import pytest
 
 from protocol import Client
-from protocol._cli import build_parser, main
-from protocol._models import ContainerStats
+from protocol._cli._main import build_parser, main
+from protocol._core._models import ContainerStats
 
 CLI = [sys.executable, "-m", "protocol"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from protocol import Connection, LocalProtocolError, ResponseKind, UnsupportedVersion
-from protocol._endpoints import (
+from protocol._core._endpoints import (
     ENDPOINTS,
     BodyKind,
     build_request,
@@ -25,7 +25,7 @@ from protocol._endpoints import (
     endpoint_table_markdown,
     parse_v1_0_progress,
 )
-from protocol._version import MAX_VERSION, APIVersion
+from protocol._core._version import MAX_VERSION, APIVersion
 
 LATEST = str(MAX_VERSION)
 AUTH = base64.urlsafe_b64encode(

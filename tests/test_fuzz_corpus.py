@@ -21,14 +21,14 @@ sys.path.insert(0, str(ROOT / "fuzz"))
 
 import harness  # noqa: E402
 
-import protocol._stream_py as python_twin  # noqa: E402
+import protocol._core._stream_py as python_twin  # noqa: E402
 
 
 def test_both_twins_are_compared():
     if harness.cython_twin is None:
         if os.environ.get("PROTOCOL_REQUIRE_EXTENSIONS") == "1":
             pytest.fail("the compiled twin is not built")
-        pytest.skip("protocol._speedups is not built: only the Python twin is fuzzed")
+        pytest.skip("protocol._core._speedups is not built: only the Python twin is fuzzed")
     assert harness.TWINS == [python_twin, harness.cython_twin]
 
 

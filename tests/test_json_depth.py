@@ -21,9 +21,9 @@ from test_stream import chunked, feed_all, norm, splits
 from test_stream_properties import both_twins, cut, run
 
 import protocol
-import protocol._stream_py as python_twin
-from protocol._errors import LocalProtocolError, ProtocolError, RemoteProtocolError
-from protocol._events import StreamError
+import protocol._core._stream_py as python_twin
+from protocol._core._errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from protocol._core._events import StreamError
 
 MAX = python_twin.MAX_JSON_DEPTH
 PREFIX = b'{"a":1}\r\n'
@@ -75,7 +75,7 @@ def at_headroom(headroom: int, fn):
 def test_the_limit_is_one_object_shared_by_both_twins():
     assert MAX == 512
     assert protocol.MAX_JSON_DEPTH is MAX
-    cython_twin = pytest.importorskip("protocol._speedups")
+    cython_twin = pytest.importorskip("protocol._core._speedups")
     assert cython_twin.MAX_JSON_DEPTH is MAX
 
 

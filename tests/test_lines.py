@@ -7,8 +7,8 @@ import pathlib
 import pytest
 from _twins import twin  # noqa: F401  (also provided by conftest.py)
 
-from protocol._events import Frame, Stream, StreamError
-from protocol._lines import LineAssembler, LogLine
+from protocol._core._events import Frame, Stream, StreamError
+from protocol._core._lines import LineAssembler, LogLine
 
 OUT, ERR = Stream.STDOUT, Stream.STDERR
 RECORDED = pathlib.Path(__file__).parent / "recorded"

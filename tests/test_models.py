@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from protocol._models import (
+from protocol._core._models import (
     ContainerInspect,
     ContainerSummary,
     Event,

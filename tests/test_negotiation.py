@@ -7,7 +7,7 @@ import pytest
 
 from _fakedaemon import FakeDaemon, http_response
 from protocol import APIVersion, Client, RemoteProtocolError, Response, VersionError, VersionRange, choose_version
-from protocol._negotiation import api_version_for_release, version_from_ping, version_from_version_body
+from protocol._core._negotiation import api_version_for_release, version_from_ping, version_from_version_body
 
 CLIENT = VersionRange(APIVersion("1.0"), APIVersion("1.55"))
 

@@ -34,7 +34,7 @@ from protocol import (
     UnsupportedVersion,
     VersionError,
 )
-from protocol._endpoints import _variants, build_request, endpoint_names
+from protocol._core._endpoints import _variants, build_request, endpoint_names
 
 LABEL = "protocol-test.newer"
 IMG_PLATFORM = {"os": "linux", "architecture": "amd64"}

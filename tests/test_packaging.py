@@ -141,7 +141,7 @@ def test_platform_wheel_is_manylinux_and_stripped(dist):
     assert "manylinux" in dist["repaired"].name
     assert "is consistent with" in dist["show"] and "manylinux" in dist["show"]
     with zipfile.ZipFile(dist["repaired"]) as zf:
-        (so,) = [n for n in zf.namelist() if n.startswith("protocol/_speedups") and n.endswith(".so")]
+        (so,) = [n for n in zf.namelist() if n.startswith("protocol/_core/_speedups") and n.endswith(".so")]
         sections = elf_section_names(zf.read(so))
     assert ".text" in sections
     assert ".symtab" not in sections and not any(s.startswith(".debug") for s in sections)

@@ -23,9 +23,9 @@ from protocol import (
     Stream,
     UnsupportedEndpoint,
 )
-from protocol._events import Response
-from protocol._request import Request, ResponseKind
-from protocol._responses import decode_path_stat, error_from_response
+from protocol._core._events import Response
+from protocol._core._request import Request, ResponseKind
+from protocol._core._responses import decode_path_stat, error_from_response
 
 from _fakedaemon import FakeDaemon, http_response
 from test_connection import check_every_split, recorded

@@ -14,7 +14,7 @@ import pytest
 
 from _fakedaemon import FakeDaemon, http_response
 from protocol import APIError, Client, ProgressMessage, ProgressStream, Unauthorized
-from protocol._render import ProgressRenderer, human_size, progress_bar
+from protocol._cli._render import ProgressRenderer, human_size, progress_bar
 
 
 def layer_messages(layers=3, steps=4, size=2_000_000):

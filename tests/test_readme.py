@@ -114,7 +114,7 @@ def test_progress_example(docker_host, registry, test_image, tmp_path, monkeypat
 
 
 def test_endpoint_table_is_generated():
-    from protocol._endpoints import endpoint_table_markdown
+    from protocol._core._endpoints import endpoint_table_markdown
 
     text = README.read_text()
     start = text.index("<!-- endpoints:start -->\n") + len("<!-- endpoints:start -->\n")

@@ -6,14 +6,14 @@ import pathlib
 import protocol
 
 PKG = pathlib.Path(protocol.__file__).parent
-# Network glue is allowed to do I/O; everything else is the core.
+# The folders are the layers: _core is the sans-I/O protocol (the engine
+# included); _sync and _async are the drivers, _backends the transports,
+# _cli the command line.  Only the core is held to "no I/O".
 # _build_context reads the files it tars and _auth runs credential helpers:
 # both stay free of sockets and threads, so they are checked too.
-IO_MODULES = {"_transport.py", "_client.py", "_session.py", "__main__.py", "_cli.py",
-              "_ssh.py", "_memory.py",  # transports: a process, in-memory pipes with locks
-              # their asyncio twins (_async_interface.py is core: it only names shapes)
-              "_async_transport.py", "_async_ssh.py", "_async_memory.py"}
+CORE = PKG / "_core"
 FORBIDDEN = {"socket", "ssl", "select", "selectors", "asyncio", "threading"}
+LAYERS = ("_core", "_sync", "_async", "_backends", "_cli")
 
 
 def imported_modules(path):
@@ -26,13 +26,46 @@ def imported_modules(path):
             yield node.module.split(".")[0]
 
 
+def package_imports(path):
+    """The layers a module imports from (relative imports only)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+            yield node.module.split(".")[0]
+
+
 def test_core_modules_import_no_io():
-    core = [p for p in PKG.glob("*.py") if p.name not in IO_MODULES and p.name != "__init__.py"]
-    assert len(core) >= 8, core
+    core = list(CORE.glob("*.py"))
+    assert len(core) >= 15, core
     offenders = {
         p.name: sorted(set(imported_modules(p)) & FORBIDDEN) for p in core
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_package_is_only_layers():
+    loose = sorted(p.name for p in PKG.glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py", "_about.py"]
+    assert sorted(p.name for p in PKG.iterdir() if p.is_dir() and not p.name.startswith("__")) == sorted(LAYERS)
+
+
+def test_layers_import_downwards_only():
+    # The core knows no driver or transport; the backends know the core
+    # only; the drivers know the core and the backends, never each other.
+    allowed = {
+        "_core": set(),
+        "_backends": {"_core"},
+        "_sync": {"_core", "_backends"},
+        "_async": {"_core", "_backends"},
+        "_cli": {"_core", "_backends", "_sync"},
+    }
+    wrong = {}
+    for layer, ok in allowed.items():
+        for path in (PKG / layer).glob("*.py"):
+            bad = sorted(set(package_imports(path)) - ok - {"_about"})
+            if bad:
+                wrong[f"{layer}/{path.name}"] = bad
+    assert wrong == {}
 
 
 def test_compiled_twin_imports_no_io():

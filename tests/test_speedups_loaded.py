@@ -1,7 +1,7 @@
 """Guard: the compiled stream twin must not fall back to Python silently.
 
 Like aiohttp's ``test_c_parser_loaded``: when the extension was built (or is
-required), the switch in ``protocol._stream`` must have picked it.
+required), the switch in ``protocol._core._stream`` must have picked it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import pathlib
 
 import protocol
-import protocol._stream
+import protocol._core._stream
 
 
 def compiled_files():
@@ -38,11 +38,11 @@ def test_built_extension_is_not_silently_ignored():
 
 
 def test_switch_exports_the_active_twin():
-    assert protocol._stream.IMPLEMENTATION == protocol.IMPLEMENTATION
-    assert protocol._stream.DEFAULT_MAX_SIZE == 64 * 1024 * 1024
-    module = "protocol._speedups" if protocol.IMPLEMENTATION == "cython" else "protocol._stream_py"
-    assert protocol._stream.MultiplexedStreamDecoder.__module__ == module
-    assert protocol._stream.JSONStreamDecoder.__module__ == module
-    assert protocol._stream.RawStreamDecoder.__module__ == module
-    frame_module = "protocol._speedups" if protocol.IMPLEMENTATION == "cython" else "protocol._events"
+    assert protocol._core._stream.IMPLEMENTATION == protocol.IMPLEMENTATION
+    assert protocol._core._stream.DEFAULT_MAX_SIZE == 64 * 1024 * 1024
+    module = "protocol._core._speedups" if protocol.IMPLEMENTATION == "cython" else "protocol._core._stream_py"
+    assert protocol._core._stream.MultiplexedStreamDecoder.__module__ == module
+    assert protocol._core._stream.JSONStreamDecoder.__module__ == module
+    assert protocol._core._stream.RawStreamDecoder.__module__ == module
+    frame_module = "protocol._core._speedups" if protocol.IMPLEMENTATION == "cython" else "protocol._core._events"
     assert protocol.Frame.__module__ == frame_module

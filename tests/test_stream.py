@@ -17,10 +17,10 @@ import sys
 import pytest
 from _twins import get_twin, twin  # noqa: F401  (also provided by conftest.py)
 
-import protocol._stream_py as python_twin
-from protocol._errors import LocalProtocolError, MessageTooLarge, RemoteProtocolError
-from protocol._events import Frame as PyFrame
-from protocol._events import Stream, StreamError
+import protocol._core._stream_py as python_twin
+from protocol._core._errors import LocalProtocolError, MessageTooLarge, RemoteProtocolError
+from protocol._core._events import Frame as PyFrame
+from protocol._core._events import Stream, StreamError
 
 RECORDED = pathlib.Path(__file__).parent / "recorded"
 
@@ -752,7 +752,7 @@ def test_frame_class(twin):
 
 
 def test_twins_raise_identical_errors():
-    cython_twin = pytest.importorskip("protocol._speedups")
+    cython_twin = pytest.importorskip("protocol._core._speedups")
     bad = [
         (b"1\r\nxy", "MultiplexedStreamDecoder", True),
         (b"zz\r\n", "RawStreamDecoder", True),
@@ -768,9 +768,9 @@ def test_twins_raise_identical_errors():
 
 
 def test_switch_honours_no_extensions():
-    code = "import protocol._stream as s; print(s.IMPLEMENTATION, s.Frame.__module__)"
+    code = "import protocol._core._stream as s; print(s.IMPLEMENTATION, s.Frame.__module__)"
     env = dict(os.environ, PROTOCOL_NO_EXTENSIONS="1")
     src = str(pathlib.Path(__file__).parent.parent / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["python", "protocol._events"]
+    assert out.stdout.split() == ["python", "protocol._core._events"]

@@ -16,9 +16,9 @@ from _twins import TWINS, get_twin
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import protocol._stream_py as python_twin
-from protocol._errors import ProtocolError
-from protocol._events import StreamError
+import protocol._core._stream_py as python_twin
+from protocol._core._errors import ProtocolError
+from protocol._core._events import StreamError
 
 # PROTOCOL_HYPOTHESIS_EXAMPLES raises the count for a deeper run by hand
 # (20 000 per property passed in 7 minutes); CI keeps the default.

@@ -38,9 +38,9 @@ cdef extern from *:
     """
     void PROTOCOL_PREFETCH(const void* p) noexcept nogil
 
-from protocol._errors import LocalProtocolError, RemoteProtocolError
-from protocol._events import Stream, StreamError
-from protocol import _stream_py as _py
+from protocol._core._errors import LocalProtocolError, RemoteProtocolError
+from protocol._core._events import Stream, StreamError
+from protocol._core import _stream_py as _py
 
 __all__ = [
     "MultiplexedStreamDecoder",

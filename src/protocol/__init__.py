@@ -8,11 +8,12 @@ one small interface (:class:`Transport`), with asyncio twins of the
 transports (:class:`AsyncTransport`, :func:`async_connect`).
 """
 
-from ._async_interface import AsyncConnectFactory, AsyncTransport
-from ._async_memory import AsyncMemoryTransport, async_memory_pair
-from ._async_ssh import AsyncSSHTransport
-from ._async_transport import AsyncSocketStream, AsyncTLSStream, async_connect
-from ._auth import (
+from ._core._async_interface import AsyncConnectFactory, AsyncTransport
+from ._backends._async_memory import AsyncMemoryTransport, async_memory_pair
+from ._backends._async_ssh import AsyncSSHTransport
+from ._backends._async_socket import AsyncSocketStream, AsyncTLSStream
+from ._backends._async_connect import async_connect
+from ._core._auth import (
     AuthConfig,
     CredentialHelperError,
     DockerConfig,
@@ -23,7 +24,7 @@ from ._auth import (
     encode_registry_config,
     registry_for_image,
 )
-from ._build_context import (
+from ._core._build_context import (
     BuildContextError,
     DockerIgnore,
     InvalidIgnorePattern,
@@ -31,9 +32,9 @@ from ._build_context import (
     tar_context,
     tar_from_fileobj,
 )
-from ._client import Client, ExecResult, Session, StreamingResponse
-from ._connection import Connection, ConnectionState
-from ._errors import (
+from ._sync._client import Client, ExecResult, Session, StreamingResponse
+from ._core._connection import Connection, ConnectionState
+from ._core._errors import (
     APIError,
     BadRequest,
     Conflict,
@@ -59,8 +60,8 @@ from ._errors import (
     UnsupportedVersion,
     VersionError,
 )
-from ._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
-from ._endpoints import (
+from ._core._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
+from ._core._endpoints import (
     ENDPOINTS,
     BodyKind,
     Endpoint,
@@ -72,8 +73,8 @@ from ._endpoints import (
     endpoint_table_markdown,
     parse_v1_0_progress,
 )
-from ._lines import LineAssembler, LogLine
-from ._models import (
+from ._core._lines import LineAssembler, LogLine
+from ._core._models import (
     ContainerCreated,
     ContainerInspect,
     ContainerStats,
@@ -87,13 +88,13 @@ from ._models import (
     SystemInfo,
     VersionInfo,
 )
-from ._names import EndpointName
-from ._negotiation import VersionRange, choose_version
-from ._progress import ProgressStream
-from ._render import ProgressRenderer
-from ._request import Request, ResponseKind, encode_query
-from ._responses import error_from_response, error_from_stream
-from ._stream import (
+from ._core._names import EndpointName
+from ._core._negotiation import VersionRange, choose_version
+from ._sync._progress import ProgressStream
+from ._cli._render import ProgressRenderer
+from ._core._request import Request, ResponseKind, encode_query
+from ._core._responses import error_from_response, error_from_stream
+from ._core._stream import (
     DEFAULT_MAX_SIZE,
     IMPLEMENTATION,
     Frame,
@@ -102,12 +103,14 @@ from ._stream import (
     MultiplexedStreamDecoder,
     RawStreamDecoder,
 )
-from ._context import DockerContextError, DockerEnvironment, resolve_environment
-from ._interface import ConnectFactory, Transport
-from ._memory import MemoryTransport, memory_pair
-from ._ssh import SSHTransport, ssh_command
-from ._transport import HostConfig, SocketStream, TLSConfig, TLSStream, connect, host_from_env, parse_host
-from ._version import MAX_VERSION, MIN_VERSION, APIVersion
+from ._backends._context import DockerContextError, DockerEnvironment, resolve_environment
+from ._core._interface import ConnectFactory, Transport
+from ._backends._sync_memory import MemoryTransport, memory_pair
+from ._backends._sync_ssh import SSHTransport, ssh_command
+from ._backends._hosts import HostConfig, TLSConfig, host_from_env, parse_host
+from ._backends._sync_socket import SocketStream, TLSStream
+from ._backends._sync_connect import connect
+from ._core._version import MAX_VERSION, MIN_VERSION, APIVersion
 
 from ._about import __version__
 

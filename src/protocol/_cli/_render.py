@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from ._models import ProgressMessage
+from .._core._models import ProgressMessage
 
 __all__ = ["ProgressRenderer", "human_size", "progress_bar"]
 

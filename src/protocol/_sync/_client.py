@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Generic, TypeVar, Union
 
-from ._connection import DEFAULT_MAX_BODY_SIZE, Connection, ConnectionState, ReceivedEvent
-from ._errors import (
+from .._core._connection import DEFAULT_MAX_BODY_SIZE, Connection, ConnectionState, ReceivedEvent
+from .._core._errors import (
     APIError,
     ConnectionLost,
     ContainerNotRunning,
@@ -31,8 +31,8 @@ from ._errors import (
     UnsupportedVersion,
     VersionError,
 )
-from ._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
-from ._models import (
+from .._core._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
+from .._core._models import (
     ContainerCreated,
     ContainerInspect,
     ContainerStats,
@@ -46,10 +46,10 @@ from ._models import (
     SystemInfo,
     VersionInfo,
 )
-from ._names import EndpointName
+from .._core._names import EndpointName
 from ._progress import ProgressStream
-from ._stream import Frame
-from ._negotiation import (
+from .._core._stream import Frame
+from .._core._negotiation import (
     VersionRange,
     choose_version,
     ping_requests,
@@ -57,18 +57,20 @@ from ._negotiation import (
     version_from_version_body,
     version_request,
 )
-from ._request import Request, ResponseKind
-from ._responses import decode_json, decode_path_stat, error_from_response, error_from_stream
-from ._auth import DockerConfig, encode_registry_auth, encode_registry_config, registry_for_image
-from ._build_context import tar_context, tar_from_fileobj
-from ._endpoints import build_request, endpoint, parse_v1_0_progress
+from .._core._request import Request, ResponseKind
+from .._core._responses import decode_json, decode_path_stat, error_from_response, error_from_stream
+from .._core._auth import DockerConfig, encode_registry_auth, encode_registry_config, registry_for_image
+from .._core._build_context import tar_context, tar_from_fileobj
+from .._core._endpoints import build_request, endpoint, parse_v1_0_progress
 from ._session import ExecResult, Session, start_session
-from ._about import USER_AGENT
-from ._context import client_settings, resolve_environment
-from ._interface import ConnectFactory, Transport, set_read_timeout
-from ._transport import HostConfig, Pool, TLSConfig, bytes_written, parse_host, reset_written
-from ._transport import write_to as _write_to
-from ._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
+from .._about import USER_AGENT
+from .._backends._context import client_settings, resolve_environment
+from .._core._interface import ConnectFactory, Transport, set_read_timeout
+from .._backends._hosts import HostConfig, TLSConfig, parse_host
+from ._pool import Pool
+from .._backends._sync_socket import bytes_written, reset_written
+from .._core._sinks import write_to as _write_to
+from .._core._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
 
 __all__ = ["Client", "StreamingResponse", "Session", "ExecResult"]
 

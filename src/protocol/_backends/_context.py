@@ -36,9 +36,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._auth import parse_json_object
-from ._errors import LocalProtocolError
-from ._transport import HostConfig, TLSConfig, host_from_env, parse_host
+from .._core._auth import parse_json_object
+from .._core._errors import LocalProtocolError
+from ._hosts import HostConfig, TLSConfig, host_from_env, parse_host
 
 __all__ = [
     "DEFAULT_CONTEXT",

@@ -13,10 +13,24 @@ Two families, kept apart on purpose:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._request import Request
+
+class Request(Protocol):
+    """What an error needs of the request it is about (a :class:`~protocol.Request`).
+
+    Named structurally so that this module, which every other imports,
+    imports none of them.
+    """
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def target(self) -> str: ...
 
 __all__ = [
     "ProtocolError",

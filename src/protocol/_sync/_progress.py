@@ -18,13 +18,13 @@ import collections
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ProtocolError, TransportError
-from ._events import StreamError
-from ._models import ProgressMessage
-from ._responses import error_from_stream
+from .._core._errors import ProtocolError, TransportError
+from .._core._events import StreamError
+from .._core._models import ProgressMessage
+from .._core._responses import error_from_stream
 
 if TYPE_CHECKING:
-    from ._request import Request
+    from .._core._request import Request
 
 __all__ = ["ProgressStream"]
 

@@ -32,8 +32,9 @@ import threading
 from collections.abc import Sequence
 from typing import IO
 
-from ._errors import TransportError
-from ._transport import HostConfig, SocketStream
+from .._core._errors import TransportError
+from ._hosts import HostConfig
+from ._sync_socket import SocketStream
 
 __all__ = ["SSHTransport", "ssh_command", "host_ssh_command", "stderr_tail"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ._errors import ReadTimeout, TransportError
-from ._memory import DEFAULT_LIMIT, READ_SIZE
+from .._core._errors import ReadTimeout, TransportError
+from ._sync_memory import DEFAULT_LIMIT, READ_SIZE
 
 __all__ = ["AsyncMemoryTransport", "async_memory_pair"]
 

@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._connection import Connection, ConnectionState, ReceivedEvent
-from ._errors import (
+from .._core._connection import Connection, ConnectionState, ReceivedEvent
+from .._core._errors import (
     LocalProtocolError,
     OutputLimitExceeded,
     ProtocolError,
@@ -26,10 +26,10 @@ from ._errors import (
     Timeout,
     TransportError,
 )
-from ._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
-from ._request import Request
-from ._interface import Transport
-from ._transport import write_to as _write_to
+from .._core._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
+from .._core._request import Request
+from .._core._interface import Transport
+from .._core._sinks import write_to as _write_to
 
 if TYPE_CHECKING:
     from ._client import Client

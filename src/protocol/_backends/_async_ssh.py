@@ -22,9 +22,9 @@ import tempfile
 from collections.abc import Sequence
 from typing import IO
 
-from ._async_transport import AsyncSocketStream, _StreamProtocol
-from ._errors import ReadTimeout, TransportError
-from ._ssh import EXIT_GRACE, check_ssh_program, stderr_tail
+from ._async_socket import AsyncSocketStream, _StreamProtocol
+from .._core._errors import ReadTimeout, TransportError
+from ._sync_ssh import EXIT_GRACE, check_ssh_program, stderr_tail
 
 __all__ = ["AsyncSSHTransport"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 
-from ._errors import TransportError
+from .._core._errors import TransportError
 
 __all__ = ["MemoryTransport", "memory_pair"]
 

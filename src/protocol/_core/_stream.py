@@ -1,6 +1,6 @@
 """The stream decoders: the compiled twin when available, else the Python twin.
 
-``protocol._speedups`` (built from ``src/_speedups/_speedups.pyx``) and
+``protocol._core._speedups`` (built from ``src/_speedups/_speedups.pyx``) and
 ``protocol._stream_py`` implement one contract with identical behaviour; the
 test suite runs every test on both.  The Python twin is used when the
 environment variable ``PROTOCOL_NO_EXTENSIONS`` is set to a non-empty value,

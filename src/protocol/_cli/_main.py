@@ -24,16 +24,16 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
-from ._client import Client, StreamingResponse
-from ._endpoints import endpoint, endpoint_names, endpoint_table_markdown
-from ._errors import APIError, LocalProtocolError, NotFound, ProtocolError, TransportError, UnsupportedVersion
-from ._events import Stream, StreamError
-from ._models import ContainerStats, ContainerSummary, Event, ImageSummary
+from .._sync._client import Client, StreamingResponse
+from .._core._endpoints import endpoint, endpoint_names, endpoint_table_markdown
+from .._core._errors import APIError, LocalProtocolError, NotFound, ProtocolError, TransportError, UnsupportedVersion
+from .._core._events import Stream, StreamError
+from .._core._models import ContainerStats, ContainerSummary, Event, ImageSummary
 from ._render import ProgressRenderer, human_size
-from ._request import Request, ResponseKind
-from ._session import Session
-from ._stream import IMPLEMENTATION, Frame  # the active twin's class: the items are its instances
-from ._version import MAX_VERSION, MIN_VERSION, APIVersion
+from .._core._request import Request, ResponseKind
+from .._sync._session import Session
+from .._core._stream import IMPLEMENTATION, Frame  # the active twin's class: the items are its instances
+from .._core._version import MAX_VERSION, MIN_VERSION, APIVersion
 
 DEMO_IMAGE = "docker-protocol/busybox:latest"
 PROG = "docker-protocol"
@@ -189,7 +189,7 @@ def _twin() -> str:
 
 
 def cmd_version(client: Client, args: argparse.Namespace) -> int:
-    from . import __version__  # type: ignore[attr-defined]
+    from .. import __version__  # type: ignore[attr-defined]
 
     v = client.version()
     if args.format == "json":

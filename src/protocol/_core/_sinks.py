@@ -1,0 +1,21 @@
+"""Sinks: where the sink forms of output reading write payloads."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["write_to"]
+
+
+def write_to(target: Any, data: bytes) -> None:
+    """Write all of ``data`` to a sink: a file descriptor, or an object with
+    ``write()`` (files) or ``sendall()`` (sockets)."""
+    if isinstance(target, int):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(target, view):]
+    elif hasattr(target, "write"):
+        target.write(data)
+    else:
+        target.sendall(data)

@@ -1,0 +1,69 @@
+"""The sync driver's keep-alive pool: idle connections, checked clean before reuse."""
+
+from __future__ import annotations
+
+import threading
+
+from .._core._errors import LocalProtocolError
+from .._core._interface import ConnectFactory, Transport, set_read_timeout
+from .._backends._hosts import HostConfig
+from .._backends._sync_connect import connect
+from .._backends._sync_socket import is_clean_idle
+
+__all__ = ["Pool"]
+
+
+class Pool:
+    """Idle keep-alive connections, at most ``size`` kept."""
+
+    def __init__(self, host: HostConfig, size: int = 4, connect_timeout: float | None = 10.0,
+                 connect: ConnectFactory | None = None):
+        self.host = host
+        self.size = size
+        self.connect_timeout = connect_timeout
+        # A caller-given factory (any Transport) replaces the built-in connect().
+        self._connect = connect
+        self._idle: list[Transport] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def acquire(self) -> tuple[Transport, bool]:
+        """A connection, and whether it was reused (it may still go stale).
+
+        An idle connection on which anything arrived since it was released
+        (stray bytes, or the daemon's EOF) is closed here, never used: its
+        pending bytes would become the next request's answer.
+        """
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise LocalProtocolError("the client is closed")
+                if not self._idle:
+                    break
+                stream = self._idle.pop()
+            if is_clean_idle(stream):
+                return stream, True
+            stream.close()
+        if self._connect is not None:
+            return self._connect(), False
+        return connect(self.host, self.connect_timeout), False
+
+    def release(self, stream: Transport) -> None:
+        """Keep a connection whose cycle ended cleanly (the caller checked
+        the sans-I/O state); one with bytes already pending is closed."""
+        if not is_clean_idle(stream):
+            stream.close()
+            return
+        with self._lock:
+            if not self._closed and len(self._idle) < self.size:
+                set_read_timeout(stream, None)
+                self._idle.append(stream)
+                return
+        stream.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for s in idle:
+            s.close()
