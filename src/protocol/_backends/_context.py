@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._core._auth import parse_json_object
@@ -200,3 +200,62 @@ def resolve_environment(
     else:
         resolved = _load_context(name, env)
     return DockerEnvironment(resolved, name, api_version, headers)
+
+
+@dataclass(frozen=True)
+class ClientTarget:
+    """Where a client's connections go and what its requests carry: the
+    rules above applied to a client's arguments, the same for both drivers."""
+
+    host: HostConfig
+    context: str | None
+    version: str | None  # the version given, else DOCKER_API_VERSION
+    headers: tuple[tuple[bytes, bytes], ...]  # HttpHeaders, and a User-Agent
+
+
+def client_target(
+    host: str | HostConfig | None,
+    *,
+    tls: TLSConfig | None = None,
+    context: str | None = None,
+    custom: str | None = None,
+    version: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    ssh_options: tuple[str, ...] = (),
+    user_agent: str,
+) -> ClientTarget:
+    """Apply the docker CLI's rules to a client's arguments.
+
+    ``custom`` describes a caller-given transport or connect factory (then
+    only the configuration's headers and version apply).
+    """
+    given = sum(x is not None for x in (host or None, custom, context))
+    if given > 1:
+        raise LocalProtocolError("give at most one of host=, context=, transport= or connect=")
+    found_context: str | None = None
+    if custom is not None:
+        target = HostConfig("custom", custom)
+        api_version, http_headers = client_settings(environ)
+    elif isinstance(host, HostConfig):
+        target = host
+        api_version, http_headers = client_settings(environ)
+    elif host:
+        target = parse_host(host, tls)
+        api_version, http_headers = client_settings(environ)
+    else:
+        found = resolve_environment(environ, context=context)
+        target, found_context = found.host, found.context
+        api_version, http_headers = found.api_version, found.headers
+        if tls is not None:
+            target = replace(target, tls=tls)
+    if ssh_options:
+        target = replace(target, ssh_options=tuple(ssh_options))
+    headers = dict(http_headers)
+    if not any(k.lower() == "user-agent" for k in headers):
+        headers["User-Agent"] = user_agent
+    return ClientTarget(
+        host=target,
+        context=found_context,
+        version=version if version is not None else api_version,  # DOCKER_API_VERSION pins it, as for the CLI
+        headers=tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()),
+    )

@@ -835,7 +835,7 @@ def cmd_demo(client: Client, args: argparse.Namespace) -> int:
     out = sys.stdout
     out.write(f"daemon:      {client.host.url}\n")
     out.write(f"API version: {client.api_version} (negotiated; this client speaks "
-              f"{client._range.minimum}..{client._range.maximum})\n")
+              f"{client.engine.range.minimum}..{client.engine.range.maximum})\n")
     v = client.version()
     out.write(f"engine:      Docker {v.version} (API {v.min_api_version or '?'}..{v.api_version})\n")
     ensure_demo_image(client, args.image)

@@ -1,36 +1,24 @@
-"""JSON progress streams (pull, push, build, load) consumed as they happen.
+"""Progress streams (pull, push, build, load) on the sync driver.
 
 A :class:`ProgressStream` hands out :class:`ProgressMessage` views one at a
 time, straight from the socket: a pull of thousands of layers' updates is
-never held as a list.  An in-band error (``{"error": ..., "errorDetail":
-...}``, sent with HTTP 200 once the stream has begun) raises the typed
-exception of :func:`error_from_stream` after every message before it was
-handed out; the exception's ``messages`` holds the most recent of them (all
-of them for :meth:`ProgressStream.collect`, which keeps everything anyway).
-A protocol or transport fault (a cut stream, a reset) carries them the same
-way, with the messages the failing read completed added; ``received`` is
-the same list (the attribute every consuming call's errors have).
+never held as a list.  The per-message rules (in-band errors, what a fault
+carries) are the core's :class:`ProgressTracker`.
 """
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._core._errors import ProtocolError, TransportError
-from .._core._events import StreamError
 from .._core._models import ProgressMessage
-from .._core._responses import error_from_stream
+from .._core._progress import RECENT, ProgressTracker
 
 if TYPE_CHECKING:
     from .._core._request import Request
 
-__all__ = ["ProgressStream"]
-
-# How many recent messages an in-band error carries from a streamed
-# consumption (the earlier ones were handed to the caller already).
-RECENT = 100
+__all__ = ["ProgressStream", "RECENT"]
 
 
 class ProgressStream:
@@ -50,7 +38,12 @@ class ProgressStream:
         self.status = status
         self._close = close
         self._started = False
-        self.count = 0  # messages handed out so far
+        self._tracker: ProgressTracker | None = None
+
+    @property
+    def count(self) -> int:
+        """Messages handed out so far."""
+        return 0 if self._tracker is None else self._tracker.count
 
     @classmethod
     def from_response(cls, resp: Any) -> ProgressStream:
@@ -58,32 +51,18 @@ class ProgressStream:
         return cls(resp, request=resp.request, status=resp.status, close=resp.close)
 
     def __iter__(self) -> Iterator[ProgressMessage]:
-        return self._messages(collections.deque(maxlen=RECENT))
+        return self._messages(None)
 
-    def _messages(self, recent: Any) -> Iterator[ProgressMessage]:
+    def _messages(self, keep: list[ProgressMessage] | None) -> Iterator[ProgressMessage]:
         if self._started:
             raise RuntimeError("a progress stream can be consumed once")
         self._started = True
+        tracker = self._tracker = ProgressTracker(self.request, self.status, keep)
         try:
             for item in self._source:
-                if isinstance(item, StreamError):
-                    exc = error_from_stream(item, self.request, self.status)
-                    exc.messages = list(recent)  # type: ignore[attr-defined]
-                    exc.received = exc.messages  # type: ignore[attr-defined]
-                    raise exc
-                msg = item if isinstance(item, ProgressMessage) else ProgressMessage(item)
-                recent.append(msg)
-                self.count += 1
-                yield msg
+                yield tracker.message(item)
         except (ProtocolError, TransportError) as fault:
-            # What arrived before the fault stays the caller's: the messages
-            # so far and those the failing read completed.
-            for item in getattr(fault, "items", None) or []:
-                if isinstance(item, dict):
-                    recent.append(item if isinstance(item, ProgressMessage) else ProgressMessage(item))
-            messages = list(recent)
-            setattr(fault, "messages", messages)  # as in-band errors have it
-            fault.received = messages
+            tracker.fault(fault)
             raise
         finally:
             self.close()
@@ -91,7 +70,7 @@ class ProgressStream:
     def collect(self) -> list[ProgressMessage]:
         """Every message, as a list (an in-band error carries them all)."""
         messages: list[ProgressMessage] = []
-        for _ in self._messages(messages):  # appends each message to the list
+        for _ in self._messages(messages):  # the tracker appends each message
             pass
         return messages
 

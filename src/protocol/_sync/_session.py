@@ -12,46 +12,28 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .._core._connection import Connection, ConnectionState, ReceivedEvent
+from .._core._engine import Engine, Operation
 from .._core._errors import (
     LocalProtocolError,
     OutputLimitExceeded,
     ProtocolError,
     ReadTimeout,
     StreamClosed,
-    Timeout,
     TransportError,
 )
 from .._core._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
-from .._core._request import Request
 from .._core._interface import Transport
+from .._core._output import ExecResult, OutputCollector
 from .._core._sinks import write_to as _write_to
 
-if TYPE_CHECKING:
-    from ._client import Client
+__all__ = ["Session", "ExecResult"]
 
-
-
-__all__ = ["Session", "ExecResult", "EXEC_WAIT_TIMEOUT"]
-
-#: How long :meth:`Session.wait` polls an exec that the daemon still reports
-#: running after its output ended, when neither the call nor the client
-#: gives a timeout.  The daemon records the exit a few milliseconds after
-#: the output closes; a process that outlives its output (a daemonised
-#: child holding no pipe) would otherwise be polled for ever.
-EXEC_WAIT_TIMEOUT = 30.0
-
-
-class ExecResult(NamedTuple):
-    """What :meth:`Client.exec_run` returns."""
-
-    exit_code: int | None
-    stdout: bytes
-    stderr: bytes
+#: Runs an engine operation on the client that made the session.
+Runner = Callable[[Operation[Any]], Any]
 
 
 class Session:
@@ -70,7 +52,8 @@ class Session:
 
     def __init__(
         self,
-        client: Client,
+        run: Runner,
+        engine: Engine,
         stream: Transport,
         conn: Connection,
         response: Response,
@@ -79,8 +62,11 @@ class Session:
         exec_id: str | None = None,
         container: str | None = None,
         tty: bool,
+        timeout: float | None = None,
     ) -> None:
-        self._client = client
+        self._run = run
+        self._engine = engine
+        self._timeout = timeout
         self._stream = stream
         self._conn = conn
         self.response = response
@@ -127,7 +113,7 @@ class Session:
                 raise self._closed_error() from None
             req = self._conn.request
             what = "the session" if req is None else f"{req.method} {req.target}"
-            limit = self._client.timeout
+            limit = self._timeout
             raise ReadTimeout(
                 f"{what}: no output from the daemon within {limit}s (read timeout)", req, limit
             ) from None
@@ -194,37 +180,22 @@ class Session:
         carries it too, in ``exc.received`` (an :class:`ExecResult` with no
         exit code).
         """
-        out: list[bytes] = []
-        err: list[bytes] = []
-        errors: list[StreamError] = []
-        try:
-            return self._collect(limit, out, err, errors)
-        except (ProtocolError, TransportError) as exc:
-            if not isinstance(exc, OutputLimitExceeded):
-                for item in getattr(exc, "items", None) or []:  # the failing read's
-                    if not isinstance(item, StreamError) and hasattr(item, "stream"):
-                        (out if item.stream == Stream.STDOUT else err).append(item.data)
-                exc.received = ExecResult(None, b"".join(out), b"".join(err))
-            raise
+        collector = OutputCollector(limit)
+        self.collect_into(collector)
+        return collector.stdout, collector.stderr, collector.errors
 
-    def _collect(
-        self, limit: int | None, out: list[bytes], err: list[bytes], errors: list[StreamError]
-    ) -> tuple[bytes, bytes, list[StreamError]]:
-        total = 0
-        for item in self:
-            if isinstance(item, StreamError):
-                errors.append(item)
-                continue
-            total += len(item.data)
-            if limit is not None and total > limit:
-                keep = len(item.data) - (total - limit)
-                (out if item.stream == Stream.STDOUT else err).append(item.data[:keep])
-                self.close()
-                raise OutputLimitExceeded(
-                    f"the output passed the limit of {limit} bytes", limit, b"".join(out), b"".join(err)
-                )
-            (out if item.stream == Stream.STDOUT else err).append(item.data)
-        return b"".join(out), b"".join(err), errors
+    def collect_into(self, collector: OutputCollector) -> None:
+        """Feed every batch of output to ``collector`` until EOF (closing
+        the session when it refuses more)."""
+        try:
+            for batch in self.read_batches():
+                collector.feed(batch)
+        except OutputLimitExceeded:
+            self.close()
+            raise
+        except (ProtocolError, TransportError) as exc:
+            collector.salvage(exc)
+            raise
 
     # -- control -------------------------------------------------------------
 
@@ -237,53 +208,17 @@ class Session:
         ``os.terminal_size``'s (columns, lines), and a swapped pair would be
         accepted silently by the daemon.
         """
-        if size is not None:
-            if height is not None or width is not None:
-                raise TypeError("resize() takes a terminal size or height=/width=, not both")
-            if not (hasattr(size, "lines") and hasattr(size, "columns")):
-                raise TypeError(
-                    "resize() takes os.get_terminal_size() (or an object with .lines and .columns), "
-                    f"or height= and width= by keyword, not {size!r}"
-                )
-            height, width = int(size.lines), int(size.columns)
-        if height is None or width is None:
-            raise TypeError("resize() needs both height= and width=")
-        if self.exec_id is not None:
-            self._client.call("exec.resize", id=self.exec_id, h=height, w=width)
-        else:
-            self._client.call("containers.resize", id=self.container, h=height, w=width)
+        self._run(self._engine.resize(self, size, height=height, width=width))
 
     def wait(self, poll: float = 0.05, timeout: float | None = None) -> int | None:
         """The exit code: exec inspect (polled until not Running) or container wait.
 
         An exec is polled for at most ``timeout`` seconds (default: the
-        client's timeout, else :data:`EXEC_WAIT_TIMEOUT`); past it,
-        :class:`Timeout` (also a ``TimeoutError``) says what the daemon
-        last reported, which is kept in ``exc.received``.
+        client's timeout, else 30 s); past it, :class:`Timeout` (also a
+        ``TimeoutError``) says what the daemon last reported, which is kept
+        in ``exc.received``.
         """
-        if self.exec_id is None:
-            assert self.container is not None
-            return int(self._client.wait_container(self.container)["StatusCode"])
-        if timeout is None:
-            timeout = self._client.timeout if self._client.timeout is not None else EXEC_WAIT_TIMEOUT
-        deadline = time.monotonic() + timeout
-        while True:
-            info = self._client.inspect_exec(self.exec_id)
-            # The output can end a moment before the daemon records the exit.
-            if not info.get("Running"):
-                code = info.get("ExitCode")
-                return None if code is None else int(code)
-            if time.monotonic() > deadline:
-                exc = Timeout(
-                    f"exec {self.exec_id[:12]} is still running {timeout}s after its output "
-                    f"ended (the daemon reports Running={info.get('Running')!r}, "
-                    f"ExitCode={info.get('ExitCode')!r}, Pid={info.get('Pid')!r})",
-                    None,
-                    timeout,
-                )
-                exc.received = info
-                raise exc
-            time.sleep(poll)
+        return self._run(self._engine.wait_session(self, poll, timeout))  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Close the connection; safe from another thread, where it wakes a
@@ -301,35 +236,3 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def start_session(
-    client: Client, request: Request, *, exec_id: str | None = None, container: str | None = None
-) -> Session | None:
-    """Send a HIJACK request and wrap the taken-over connection.
-
-    None when the daemon answered with an ordinary response instead of
-    taking the connection over (exec start with ``Detach: true`` gets an
-    empty 200 on a kept-alive connection): that answer is read whole and
-    the connection goes back to the pool.
-    """
-    resp = client.send(request)
-    if resp.connection.state is not ConnectionState.HIJACKED:
-        with resp:
-            resp.read()
-        return None
-    stream = resp.socket_stream
-    if stream is None:
-        raise TransportError("the daemon closed the connection right after the hijack")
-    session = Session(
-        client,
-        stream,
-        resp.connection,
-        resp.response,
-        resp.take_pending(),
-        exec_id=exec_id,
-        container=container,
-        tty=bool(request.tty) or resp.connection.decoder.__class__.__name__ == "RawStreamDecoder",
-    )
-    resp.detach()  # the session owns the socket now
-    return session

@@ -1,0 +1,809 @@
+"""The protocol engine: every high-level operation of a client, without I/O.
+
+Theory of operation
+-------------------
+Below this module the core knows one request/response cycle
+(:class:`Connection`).  Above it, a client does more: it negotiates the API
+version before the first request, dispatches an answer by the endpoint's
+response kind, looks up a container's TTY setting when the daemon will not
+label its output, creates, starts and inspects an exec, turns progress
+streams into messages with typed in-band errors...  All of that is written
+once, here, as *operations*: generators that yield :class:`Step` objects
+saying what I/O they need, receive its result, and finally return what the
+caller gets.
+
+A driver (the sync :class:`~protocol.Client`, the asyncio
+:class:`~protocol.AsyncClient`, or an embedder's own) runs an operation
+with a loop of a few lines::
+
+    def run(op):
+        value, error = None, None
+        while True:
+            try:
+                step = op.send(value) if error is None else op.throw(error)
+            except StopIteration as done:
+                return done.value
+            value, error = None, None
+            try:
+                value = perform(step)      # the driver's I/O for this step
+            except BaseException as exc:   # handed to the operation
+                error = exc
+
+The steps are few and carry no Docker knowledge: open an exchange (write a
+request, read up to its answer's head), read a body whole, take over a
+hijacked connection, close something, sleep, read the clock, converse with
+a session (write stdin while reading output), drain output into sinks, wrap
+a progress stream, and make sure the version was negotiated (under the
+driver's own lock, so that many threads or tasks negotiate once).  What the
+driver hands back for :class:`Open` is its own response object; the engine
+uses only its ``status``, ``response``, ``request`` and ``connection``
+attributes and its ``_typed()`` method, and returns it to the caller for
+streaming answers.
+
+An error raised while performing a step is thrown into the operation at the
+``yield``: negotiation, for instance, tries ``HEAD /_ping``, and on a
+protocol error goes on with ``GET /_ping``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ._auth import DockerConfig, encode_registry_auth, encode_registry_config, registry_for_image
+from ._build_context import tar_context, tar_from_fileobj
+from ._connection import DEFAULT_MAX_BODY_SIZE, Connection, ConnectionState
+from ._endpoints import build_request, endpoint, parse_v1_0_progress
+from ._errors import (
+    APIError,
+    ContainerNotRunning,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    Timeout,
+    TransportError,
+    UnsupportedVersion,
+    VersionError,
+)
+from ._events import Response, StreamError
+from ._models import (
+    ContainerCreated,
+    ContainerInspect,
+    ContainerStats,
+    ContainerSummary,
+    ContainerWaitResult,
+    Event,
+    ExecInspect,
+    ImageInspect,
+    ImageSummary,
+    SystemInfo,
+    VersionInfo,
+)
+from ._names import EndpointName
+from ._negotiation import (
+    VersionRange,
+    choose_version,
+    ping_requests,
+    version_from_ping,
+    version_from_version_body,
+    version_request,
+)
+from ._output import ExecResult, OutputCollector, stdin_plan
+from ._request import Request, ResponseKind
+from ._responses import decode_json, decode_path_stat, error_from_response, error_from_stream
+from ._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
+
+__all__ = [
+    "Engine",
+    "Operation",
+    "Step",
+    "Open",
+    "ReadBody",
+    "StartSession",
+    "Close",
+    "Sleep",
+    "Clock",
+    "Converse",
+    "DrainInto",
+    "AsProgress",
+    "NeedVersion",
+    "EXEC_WAIT_TIMEOUT",
+]
+
+_T = TypeVar("_T")
+
+#: How long an exec that the daemon still reports running after its output
+#: ended is polled, when neither the call nor the client gives a timeout.
+#: The daemon records the exit a few milliseconds after the output closes;
+#: a process that outlives its output (a daemonised child holding no pipe)
+#: would otherwise be polled for ever.
+EXEC_WAIT_TIMEOUT = 30.0
+
+_LABELS_OUTPUT_FROM = APIVersion("1.42")
+
+
+# -- steps: what an operation asks its driver to do --------------------------
+
+
+class Step:
+    """Base of the I/O requests an operation yields."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Open(Step):
+    """Write ``request`` on a connection from the pool (a new one when no
+    idle one is clean) and read until its answer's head is complete; give
+    back the driver's response object, body unread, status not checked.
+    Send again only when :func:`~protocol._core._exchange.may_send_again`
+    allows it."""
+
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBody(Step):
+    """Read the rest of an opened answer into one ``bytearray`` and give the
+    connection back (or close it): at most ``limit`` bytes, -1 meaning the
+    client's ``max_body_size`` and None no bound.
+
+    Give the buffer back, or, when ``into`` is a list, append it there and
+    give back None: then the operation holds the only reference and can
+    drop the body as soon as it is decoded (a large JSON answer is not
+    held twice while it is parsed).
+    """
+
+    response: Any
+    limit: int | None = -1
+    into: list[bytearray] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartSession(Step):
+    """Take over the hijacked connection of an opened answer: give back the
+    driver's session object."""
+
+    response: Any
+    exec_id: str | None
+    container: str | None
+    tty: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Close(Step):
+    """Close a response or session of the driver's (the connection is not reused)."""
+
+    target: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep(Step):
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Clock(Step):
+    """Give back a monotonic clock's reading, in seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Converse(Step):
+    """Write ``chunks`` to a session's stdin (then half-close it when
+    ``half_close``) while reading its whole output into ``collector``
+    (``collector.feed(batch)`` per read).  The writing must not hold up the
+    reading: a command like ``cat`` stops reading its input while its output
+    is not read.  Give back the writer's exception, or None."""
+
+    session: Any
+    chunks: Sequence[bytes]
+    half_close: bool
+    collector: OutputCollector
+
+
+@dataclass(frozen=True, slots=True)
+class DrainInto(Step):
+    """Write the rest of an opened container-output answer into two sinks
+    (file descriptors, or objects with ``write()`` or ``sendall()``) with
+    no Python object per frame; give back the in-band errors in order."""
+
+    response: Any
+    stdout: Any
+    stderr: Any
+
+
+@dataclass(frozen=True, slots=True)
+class AsProgress(Step):
+    """Give back the driver's progress stream over ``source`` (an opened
+    JSON-stream answer, or a list of already decoded messages)."""
+
+    source: Any
+    request: Request | None
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class NeedVersion(Step):
+    """Make sure the API version is known: when :attr:`Engine.version` is
+    None, run :meth:`Engine.negotiate` and :meth:`Engine.set_version` with
+    its result, once, under the driver's lock (many threads or tasks may
+    make their first request together).  Give back the version."""
+
+
+#: An operation: yields steps, is sent their results, returns its answer.
+Operation = Generator[Step, Any, _T]
+
+
+def _check_name(what: str, image: Any, tag: Any) -> None:
+    """Caller input checked before anything is sent: a clear TypeError
+    instead of an AttributeError from deep inside."""
+    if not isinstance(image, str) or not image:
+        raise TypeError(f"{what}() needs an image name (a non-empty str), not {image!r}")
+    if tag is not None and not isinstance(tag, str):
+        raise TypeError(f"{what}() tag must be a str or None, not {type(tag).__name__}")
+
+
+def _json_items(model: Callable[[Any], _T], request: Request | None, status: int) -> Callable[[Any], _T]:
+    """Wrap each decoded message of a JSON stream in ``model``; an in-band
+    error raises its typed exception (the items before it were handed out)."""
+
+    def convert(item: Any) -> _T:
+        if isinstance(item, StreamError):
+            raise error_from_stream(item, request, status)
+        return model(item)
+
+    return convert
+
+
+def _decode_body(holder: list[bytearray], request: Request) -> Any:
+    """The decoded JSON of a body held whole (None for an empty body).
+
+    The buffer is taken out of ``holder`` (its only other reference),
+    decoded to text and dropped before parsing: the peak is the text plus
+    the result, not three copies of the body.
+    """
+    what = f"the answer to {request.method} {request.path}"
+    buf = holder.pop()
+    if not buf or buf.isspace():  # no strip(): that would copy the body
+        return None
+    try:
+        text = buf.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RemoteProtocolError(f"{what} is not UTF-8: {bytes(buf[:200])!r}") from None
+    del buf
+    return decode_json(text, what)
+
+
+def terminal_size(size: Any, height: int | None, width: int | None) -> tuple[int, int]:
+    """``resize()``'s arguments: a terminal size, or height= and width=.
+
+    Positional numbers are refused: the API's order (h, w) is the reverse
+    of ``os.terminal_size``'s (columns, lines), and a swapped pair would be
+    accepted silently by the daemon.
+    """
+    if size is not None:
+        if height is not None or width is not None:
+            raise TypeError("resize() takes a terminal size or height=/width=, not both")
+        if not (hasattr(size, "lines") and hasattr(size, "columns")):
+            raise TypeError(
+                "resize() takes os.get_terminal_size() (or an object with .lines and .columns), "
+                f"or height= and width= by keyword, not {size!r}"
+            )
+        height, width = int(size.lines), int(size.columns)
+    if height is None or width is None:
+        raise TypeError("resize() needs both height= and width=")
+    return height, width
+
+
+class Engine:
+    """The sans-I/O state and operations of one client.
+
+    It holds what a client knows beyond one connection: the version range
+    it accepts, the negotiated version, the newest version the server says
+    it speaks, the headers every request carries, the body bound.  Its
+    methods return :data:`Operation` generators (see the module's docs);
+    they never block and never touch a socket.
+    """
+
+    def __init__(
+        self,
+        *,
+        version: VersionLike | None = None,
+        min_version: VersionLike = MIN_VERSION,
+        max_version: VersionLike = MAX_VERSION,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        timeout: float | None = None,
+        stream_impl: Any = None,
+    ) -> None:
+        if not isinstance(max_body_size, int) or max_body_size < 0:
+            raise LocalProtocolError(f"max_body_size must be a non-negative int, not {max_body_size!r}")
+        self.max_body_size = max_body_size
+        self.range = VersionRange(APIVersion(min_version), APIVersion(max_version))
+        if self.range.minimum is None or self.range.maximum < self.range.minimum:
+            raise LocalProtocolError("max_version is below min_version")
+        self.version: APIVersion | None = None if version is None else APIVersion(version)
+        # The newest version the server says it speaks (Api-Version of its
+        # answers): Podman accepts any /vX.Y/ but answers as 1.41, so a
+        # pinned version is not what the output labels follow.
+        self.server_api: APIVersion | None = None
+        self.headers = tuple(headers)
+        self.timeout = timeout  # the client's read timeout: bounds the exec wait by default
+        self.stream_impl = stream_impl
+
+    # -- for drivers ----------------------------------------------------------
+
+    def new_connection(self) -> Connection:
+        """A sans-I/O connection for one exchange, with this client's headers and bounds."""
+        return Connection(stream_impl=self.stream_impl, default_headers=self.headers,
+                          max_body_size=self.max_body_size)
+
+    def set_version(self, version: APIVersion) -> None:
+        self.version = version
+
+    def note_response(self, response: Response) -> None:
+        """Every answer's head passes here: its ``Api-Version`` is the
+        newest version the server speaks."""
+        value = response.header(b"api-version")
+        if value:
+            try:
+                self.server_api = APIVersion(value.decode("ascii"))
+            except (UnicodeDecodeError, ValueError):
+                pass
+
+    # -- building blocks --------------------------------------------------------
+
+    def api_version(self) -> Operation[APIVersion]:
+        """The version in use; negotiated first when it is not known yet."""
+        version = self.version
+        if version is None:
+            version = yield NeedVersion()
+        return version
+
+    def negotiate(self) -> Operation[APIVersion]:
+        """Find the daemon's newest version and choose ours.
+
+        ``HEAD /_ping``, then ``GET /_ping`` (a daemon older than the HEAD
+        route answers 404 or 405, or breaks the connection), read the
+        ``Api-Version`` header; before API 1.25 there is none, and the
+        unversioned ``GET /version`` says it in its body.
+        """
+        daemon: VersionRange | None = None
+        head, get = ping_requests()
+        for probe in (head, get):
+            try:
+                resp = yield Open(probe)
+                yield ReadBody(resp)
+            except (TransportError, LocalProtocolError):
+                raise
+            except (ProtocolError, OSError):
+                continue
+            self.note_response(resp.response)
+            if 200 <= resp.status < 300:
+                maximum = version_from_ping(resp.response)
+                if maximum is not None:
+                    daemon = VersionRange(None, maximum)
+                    break
+            elif resp.status not in (404, 405):
+                break
+        if daemon is None:
+            request = version_request()
+            resp = yield Open(request)
+            body = bytes((yield ReadBody(resp)))
+            if resp.status >= 300:
+                raise error_from_response(resp.response, body, request)
+            daemon = version_from_version_body(body)
+            if daemon is None:
+                raise VersionError(
+                    resp.status,
+                    "the daemon did not say which API version it speaks "
+                    "(no Api-Version header, no ApiVersion in /version)",
+                )
+        return choose_version(self.range, daemon)
+
+    def send(self, request: Request, *, versioned: bool = True) -> Operation[Any]:
+        """Open ``request`` at the negotiated version; an error answer (any
+        status >= 300: the daemon never redirects) raises its typed error.
+        Gives the driver's response, body still to come."""
+        if versioned and request.version is None:
+            request = request.with_version((yield from self.api_version()))
+        resp = yield Open(request)
+        self.note_response(resp.response)
+        if resp.status >= 300:
+            body = bytes((yield ReadBody(resp)))
+            raise error_from_response(resp.response, body, request)
+        return resp
+
+    def request_json(self, request: Request) -> Operation[Any]:
+        """Send and decode a JSON answer (None for an empty body)."""
+        resp = yield from self.send(request)
+        return (yield from self._read_json(resp, request))
+
+    def _read_json(self, resp: Any, request: Request) -> Operation[Any]:
+        holder: list[bytearray] = []
+        yield ReadBody(resp, into=holder)
+        return _decode_body(holder, request)
+
+    def require(self, version: str, what: str) -> Operation[APIVersion]:
+        current = yield from self.api_version()
+        if current < APIVersion(version):
+            raise UnsupportedVersion(what, current, minimum=APIVersion(version))
+        return current
+
+    # -- the whole API, from the endpoint table ---------------------------------
+
+    def call(self, name: EndpointName, /, *, auth: Any = None, **kwargs: Any) -> Operation[Any]:
+        """Any endpoint of the table by name (see :meth:`Client.call`)."""
+        version = yield from self.api_version()
+        ep = endpoint(name, version)  # UnsupportedVersion when no variant covers it
+        if ep.upgrade_protocol is not None:
+            raise LocalProtocolError(
+                f"{name} switches the connection to {ep.upgrade_protocol}, which this client "
+                "does not speak; build_request() gives the request for a client that does"
+                + (" (or use Client.attach)" if name == "containers.attach_ws" else "")
+            )
+        if auth is not None:
+            kwargs["registry_auth"] = encode_registry_auth(auth)
+        if ep.response in (ResponseKind.STREAM, ResponseKind.HIJACK) and kwargs.get("tty") is None:
+            kwargs["tty"] = yield from self._output_tty(name, kwargs)
+        request = build_request(name, version, **kwargs)
+        if request.kind is ResponseKind.HIJACK:
+            ident = kwargs.get("id")
+            if name.startswith("exec."):
+                return (yield from self._start_session(request, exec_id=ident))
+            return (yield from self._start_session(request, container=ident))
+        resp = yield from self.send(request)
+        if request.method == "HEAD":
+            # A HEAD answer is all headers (archive stat, ping): give the head.
+            yield ReadBody(resp)
+            return resp.response
+        if request.kind is ResponseKind.JSON:
+            return (yield from self._read_json(resp, request))
+        if request.kind is ResponseKind.EMPTY:
+            yield ReadBody(resp)
+            return None
+        if request.kind is ResponseKind.TEXT:
+            text = bytes((yield ReadBody(resp))).decode("utf-8", errors="replace")
+            if ep.text_progress:
+                return parse_v1_0_progress(text)
+            return text
+        return resp
+
+    def _start_session(self, request: Request, *, exec_id: str | None = None,
+                       container: str | None = None) -> Operation[Any]:
+        """Send a HIJACK request and take the connection over.
+
+        None when the daemon answered with an ordinary response instead
+        (exec start with ``Detach: true`` gets an empty 200 on a kept-alive
+        connection): that answer is read whole and the connection reused.
+        """
+        resp = yield from self.send(request)
+        conn = resp.connection
+        if conn.state is not ConnectionState.HIJACKED:
+            yield ReadBody(resp)
+            return None
+        # Either twin's raw decoder (the client may run the Python one).
+        tty = bool(request.tty) or type(conn.decoder).__name__ == "RawStreamDecoder"
+        return (yield StartSession(resp, exec_id, container, tty))
+
+    def _labels_output(self) -> Operation[bool]:
+        """The server labels multiplexed vs raw output: it answers at >= 1.42.
+
+        The version that counts is the lower of ours and the server's answer;
+        a pinned client learns the server's from one unversioned ping.
+        """
+        version = yield from self.api_version()
+        if version < _LABELS_OUTPUT_FROM:
+            return False
+        if self.server_api is None:
+            resp = yield Open(ping_requests()[0])
+            self.note_response(resp.response)
+            yield ReadBody(resp)
+        return self.server_api is not None and self.server_api >= _LABELS_OUTPUT_FROM
+
+    def _output_tty(self, name: str, kwargs: Mapping[str, Any]) -> Operation[bool | None]:
+        """The TTY setting behind a logs/attach stream when the daemon will not say it."""
+        if (yield from self._labels_output()):
+            return None
+        ident = kwargs.get("id")
+        if name == "exec.start":
+            # The start body says it ({"Detach": false, "Tty": true}).
+            body = kwargs.get("json")
+            if isinstance(body, Mapping) and "Tty" in body:
+                return bool(body["Tty"])
+            if isinstance(ident, str):
+                info = yield from self.call("exec.inspect", id=ident)
+                return bool(info.get("ProcessConfig", {}).get("tty"))
+            return None
+        if not isinstance(ident, str):
+            return None
+        if name.startswith("containers."):
+            info = yield from self.call("containers.inspect", id=ident)
+            return bool(info.get("Config", {}).get("Tty"))
+        if name == "services.logs":
+            spec = (yield from self.call("services.inspect", id=ident)).get("Spec", {})
+            return bool(spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("TTY"))
+        if name == "tasks.logs":
+            spec = (yield from self.call("tasks.inspect", id=ident)).get("Spec", {})
+            return bool(spec.get("ContainerSpec", {}).get("TTY"))
+        return None
+
+    # -- system -------------------------------------------------------------
+
+    def ping(self) -> Operation[str]:
+        """``GET /_ping``, unversioned (it works whatever the versions)."""
+        resp = yield from self.send(ping_requests()[1], versioned=False)
+        return bytes((yield ReadBody(resp))).decode("utf-8", errors="replace")
+
+    def version_info(self) -> Operation[VersionInfo]:
+        return VersionInfo((yield from self.call("system.version")))
+
+    def info(self) -> Operation[SystemInfo]:
+        return SystemInfo((yield from self.call("system.info")))
+
+    def events(self, *, since: int | str | None = None, until: int | str | None = None,
+               filters: Mapping[str, Any] | None = None) -> Operation[Any]:
+        resp = yield from self.call("system.events", since=since, until=until, filters=filters)
+        return resp._typed(_json_items(Event, resp.request, resp.status))
+
+    # -- containers ---------------------------------------------------------
+
+    def containers(self, all: bool = False, limit: int | None = None,
+                   filters: Mapping[str, Any] | None = None) -> Operation[list[ContainerSummary]]:
+        found = yield from self.call("containers.list", all=all, limit=limit, filters=filters)
+        return [ContainerSummary(c) for c in found]
+
+    def inspect_container(self, container: str) -> Operation[ContainerInspect]:
+        return ContainerInspect((yield from self.call("containers.inspect", id=container)))
+
+    def create_container(self, image: str, command: list[str] | str | None = None, *,
+                         name: str | None = None, **config: Any) -> Operation[ContainerCreated]:
+        body: dict[str, Any] = {"Image": image, **config}
+        if command is not None:
+            body["Cmd"] = [command] if isinstance(command, str) else list(command)
+        return ContainerCreated((yield from self.call("containers.create", name=name, json=body)))
+
+    def start_container(self, container: str) -> Operation[None]:
+        yield from self.call("containers.start", id=container)
+
+    def wait_container(self, container: str) -> Operation[ContainerWaitResult]:
+        return ContainerWaitResult((yield from self.call("containers.wait", id=container)))
+
+    def remove_container(self, container: str, force: bool = False, volumes: bool = False) -> Operation[None]:
+        yield from self.call("containers.remove", id=container, force=force, v=volumes)
+
+    def logs(self, container: str, *, stdout: bool = True, stderr: bool = True, follow: bool = False,
+             timestamps: bool = False, tail: int | str | None = None, since: int | None = None,
+             until: int | None = None, tty: bool | None = None) -> Operation[Any]:
+        # Items are the decoder's own Frame / StreamError objects, untouched.
+        return (yield from self.call(
+            "containers.logs", id=container, stdout=stdout, stderr=stderr, follow=follow,
+            timestamps=timestamps, tail=None if tail is None else str(tail), since=since,
+            until=until, tty=tty,  # looked up by call() when None and the API is below 1.42
+        ))
+
+    def logs_into(self, container: str, stdout: Any, stderr: Any, **options: Any) -> Operation[list[StreamError]]:
+        resp = yield from self.logs(container, **options)
+        return (yield DrainInto(resp, stdout, stderr))  # type: ignore[no-any-return]
+
+    def stats(self, container: str, *, stream: bool = True) -> Operation[Any]:
+        resp = yield from self.call("containers.stats", id=container, stream=stream)
+        return resp._typed(_json_items(ContainerStats, resp.request, resp.status))
+
+    def archive_stat(self, container: str, path: str) -> Operation[Any]:
+        """The path's stat from ``X-Docker-Container-Path-Stat``."""
+        head = yield from self.call("containers.archive_info", id=container, path=path)
+        value = head.header(b"x-docker-container-path-stat")
+        if value is None:
+            raise RemoteProtocolError("the daemon sent no X-Docker-Container-Path-Stat header")
+        try:
+            return decode_path_stat(value)
+        except ValueError:
+            raise RemoteProtocolError(f"undecodable X-Docker-Container-Path-Stat: {value[:100]!r}") from None
+
+    # -- attach and exec ------------------------------------------------------
+
+    def attach(self, container: str, *, stdin: bool = False, stdout: bool = True, stderr: bool = True,
+               logs: bool = False, stream: bool = True, detach_keys: str | None = None,
+               tty: bool | None = None, require_running: bool = True) -> Operation[Any]:
+        if stream and require_running or tty is None:
+            state = yield from self.inspect_container(container)
+            status = str(state.get("State", {}).get("Status", ""))
+            if stream and require_running and not state.get("State", {}).get("Running"):
+                raise ContainerNotRunning(
+                    f"container {container} is {status or 'not running'}: attaching with "
+                    "stream=True would wait until it runs again (pass require_running=False "
+                    "to attach before starting it, or stream=False with logs=True to replay)",
+                    container,
+                    status,
+                )
+            if tty is None:
+                tty = bool(state.get("Config", {}).get("Tty"))
+        return (yield from self.call(
+            "containers.attach", id=container, stdin=stdin, stdout=stdout, stderr=stderr,
+            logs=logs, stream=stream, detach_keys=detach_keys, tty=tty,
+        ))
+
+    def exec_create(self, container: str, command: list[str] | str, *, stdin: bool = False,
+                    stdout: bool = True, stderr: bool = True, tty: bool = False,
+                    env: list[str] | None = None, workdir: str | None = None, user: str | None = None,
+                    privileged: bool = False, detach_keys: str | None = None) -> Operation[str]:
+        yield from self.require("1.15", "exec")
+        body: dict[str, Any] = {
+            "AttachStdin": stdin,
+            "AttachStdout": stdout,
+            "AttachStderr": stderr,
+            "Tty": tty,
+            "Cmd": [command] if isinstance(command, str) else list(command),
+            "Privileged": privileged,
+        }
+        if env is not None:
+            yield from self.require("1.25", "exec env")
+            body["Env"] = env
+        if workdir is not None:
+            yield from self.require("1.35", "exec workdir")
+            body["WorkingDir"] = workdir
+        if user is not None:
+            body["User"] = user
+        if detach_keys is not None:
+            yield from self.require("1.25", "exec DetachKeys")
+            body["DetachKeys"] = detach_keys
+        created = yield from self.call("exec.create", id=container, json=body)
+        return str(created["Id"])
+
+    def exec_start(self, exec_id: str, *, tty: bool = False) -> Operation[Any]:
+        session = yield from self.call("exec.start", id=exec_id, json={"Detach": False, "Tty": tty}, tty=tty)
+        if session is None:
+            raise RemoteProtocolError(
+                f"exec {exec_id[:12]}: the daemon answered the start with an ordinary "
+                "response instead of taking the connection over"
+            )
+        return session
+
+    def exec_start_detached(self, exec_id: str, *, tty: bool = False) -> Operation[None]:
+        yield from self.call("exec.start", id=exec_id, json={"Detach": True, "Tty": tty}, tty=tty)
+
+    def inspect_exec(self, exec_id: str) -> Operation[ExecInspect]:
+        return ExecInspect((yield from self.call("exec.inspect", id=exec_id)))
+
+    def exec_stream(self, container: str, command: list[str] | str, *, stdin: bool = False,
+                    tty: bool = False, **options: Any) -> Operation[Any]:
+        exec_id = yield from self.exec_create(container, command, stdin=stdin, tty=tty, **options)
+        return (yield from self.exec_start(exec_id, tty=tty))
+
+    def exec_run(self, container: str, command: list[str] | str, *, input: bytes | None = None,
+                 tty: bool = False, max_output: int | None = 64 * 1024 * 1024,
+                 tty_eof: bytes | None = b"\x04", wait_timeout: float | None = None,
+                 **options: Any) -> Operation[ExecResult]:
+        session = yield from self.exec_stream(container, command, stdin=input is not None, tty=tty, **options)
+        try:
+            collector = OutputCollector(max_output)
+            chunks, half_close = stdin_plan(input, tty=tty, tty_eof=tty_eof) if input is not None else ([], False)
+            try:
+                failure = yield Converse(session, chunks, half_close and input is not None, collector)
+            except (ProtocolError, TransportError) as exc:
+                collector.salvage(exc)
+                raise
+            if failure is not None and not isinstance(failure, TransportError):
+                raise failure
+            version = yield from self.api_version()
+            if version < APIVersion("1.16"):
+                return collector.result(None)  # no GET /exec/{id}/json before 1.16
+            try:
+                code = yield from self.wait_session(session, timeout=wait_timeout)
+            except (ProtocolError, TransportError, APIError, TimeoutError) as exc:
+                # The output is complete: the caller keeps it.
+                exc.received = collector.result(None)  # type: ignore[union-attr]
+                raise
+            return collector.result(code)
+        finally:
+            yield Close(session)
+
+    # -- sessions -------------------------------------------------------------
+
+    def resize(self, session: Any, size: Any = None, *, height: int | None = None,
+               width: int | None = None) -> Operation[None]:
+        """Resize a session's TTY (``/exec/{id}/resize`` or ``/containers/{id}/resize``)."""
+        h, w = terminal_size(size, height, width)
+        if session.exec_id is not None:
+            yield from self.call("exec.resize", id=session.exec_id, h=h, w=w)
+        else:
+            yield from self.call("containers.resize", id=session.container, h=h, w=w)
+
+    def wait_session(self, session: Any, poll: float = 0.05, timeout: float | None = None) -> Operation[int | None]:
+        """A session's exit code: exec inspect (polled until not Running) or
+        container wait.  An exec is polled at most ``timeout`` seconds
+        (default: the client's timeout, else :data:`EXEC_WAIT_TIMEOUT`);
+        past it :class:`Timeout` says what the daemon last reported."""
+        if session.exec_id is None:
+            result = yield from self.wait_container(session.container)
+            return int(result["StatusCode"])
+        if timeout is None:
+            timeout = self.timeout if self.timeout is not None else EXEC_WAIT_TIMEOUT
+        deadline = (yield Clock()) + timeout
+        while True:
+            info = yield from self.inspect_exec(session.exec_id)
+            # The output can end a moment before the daemon records the exit.
+            if not info.get("Running"):
+                code = info.get("ExitCode")
+                return None if code is None else int(code)
+            if (yield Clock()) > deadline:
+                exc = Timeout(
+                    f"exec {session.exec_id[:12]} is still running {timeout}s after its output "
+                    f"ended (the daemon reports Running={info.get('Running')!r}, "
+                    f"ExitCode={info.get('ExitCode')!r}, Pid={info.get('Pid')!r})",
+                    None,
+                    timeout,
+                )
+                exc.received = info
+                raise exc
+            yield Sleep(poll)
+
+    # -- images and progress ------------------------------------------------
+
+    def images(self, all: bool = False, filters: Mapping[str, Any] | None = None) -> Operation[list[ImageSummary]]:
+        return [ImageSummary(i) for i in (yield from self.call("images.list", all=all, filters=filters))]
+
+    def inspect_image(self, image: str) -> Operation[ImageInspect]:
+        return ImageInspect((yield from self.call("images.inspect", name=image)))
+
+    def progress(self, name: EndpointName, /, **kwargs: Any) -> Operation[Any]:
+        """A progress endpoint's answer as the driver's progress stream."""
+        result = yield from self.call(name, **kwargs)
+        if isinstance(result, list):  # v1.0's plain-text progress, parsed by call()
+            return (yield AsProgress(result, None, 200))
+        if isinstance(result, str):  # before API 1.8 the build log is plain text
+            lines = [{"stream": line} for line in result.splitlines(keepends=True)]
+            return (yield AsProgress(lines, None, 200))
+        if result is None:  # images.load before API 1.23 answers with no body
+            return (yield AsProgress([], None, 200))
+        return (yield AsProgress(result, result.request, result.status))
+
+    @staticmethod
+    def _auth_for(image: str, auth: Any) -> Any:
+        """``auth=True``: the credentials the docker CLI would use for the
+        image's registry (``config.json`` with its credential store or helpers)."""
+        if auth is True:
+            return DockerConfig.load().credentials_for(registry_for_image(image))
+        return auth
+
+    def pull(self, image: str, tag: str | None = None, *, auth: Any = None,
+             platform: str | None = None) -> Operation[Any]:
+        _check_name("pull", image, tag)
+        if tag is None and ":" in image.rsplit("/", 1)[-1] and "@" not in image:
+            image, tag = image.rsplit(":", 1)
+        auth = self._auth_for(image, auth)
+        return (yield from self.progress("images.create", from_image=image, tag=tag, platform=platform, auth=auth))
+
+    def push(self, image: str, tag: str | None = None, *, auth: Any = None) -> Operation[Any]:
+        _check_name("push", image, tag)
+        if tag is None and ":" in image.rsplit("/", 1)[-1]:
+            image, tag = image.rsplit(":", 1)
+        auth = self._auth_for(image, auth)
+        return (yield from self.progress("images.push", name=image, tag=tag, auth=auth))
+
+    def build(self, path: str | None = None, *, fileobj: Any = None, tag: str | list[str] | None = None,
+              dockerfile: str | None = None, auth_configs: Mapping[str, Any] | None = None,
+              **params: Any) -> Operation[Any]:
+        if (path is None) == (fileobj is None):
+            raise LocalProtocolError("build() takes a context directory or a tar fileobj, not both")
+        if path is not None:
+            body = tar_context(path, dockerfile=dockerfile or "Dockerfile")
+        else:
+            body = tar_from_fileobj(fileobj)
+        kwargs: dict[str, Any] = dict(params)
+        if tag is not None:
+            kwargs["t"] = tag
+        if dockerfile is not None:
+            kwargs["dockerfile"] = dockerfile
+        if auth_configs is not None:
+            version = yield from self.api_version()
+            kwargs["registry_config"] = encode_registry_config(auth_configs, api_version=version)
+        return (yield from self.progress("images.build", body=body, **kwargs))
+
+    def load(self, data: bytes | Any, *, quiet: bool = False) -> Operation[Any]:
+        body = data if isinstance(data, bytes) else tar_from_fileobj(data)
+        version = yield from self.api_version()
+        return (yield from self.progress("images.load", body=body,
+                                         quiet=quiet if version >= APIVersion("1.23") else None))
