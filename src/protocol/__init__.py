@@ -34,6 +34,24 @@ from ._core._build_context import (
 )
 from ._sync._client import Client, ExecResult, Session, StreamingResponse
 from ._core._connection import Connection, ConnectionState
+from ._core._engine import (
+    AsProgress,
+    Clock,
+    Close,
+    Converse,
+    DrainInto,
+    Engine,
+    NeedVersion,
+    Open,
+    Operation,
+    ReadBody,
+    Sleep,
+    StartSession,
+    Step,
+)
+from ._core._exchange import connection_lost, may_send_again
+from ._core._output import OutputCollector
+from ._core._progress import ProgressTracker
 from ._core._errors import (
     APIError,
     BadRequest,
@@ -115,6 +133,23 @@ from ._core._version import MAX_VERSION, MIN_VERSION, APIVersion
 from ._about import __version__
 
 __all__ = [
+    "AsProgress",
+    "Clock",
+    "Close",
+    "Converse",
+    "DrainInto",
+    "Engine",
+    "NeedVersion",
+    "Open",
+    "Operation",
+    "ReadBody",
+    "Sleep",
+    "StartSession",
+    "Step",
+    "connection_lost",
+    "may_send_again",
+    "OutputCollector",
+    "ProgressTracker",
     "APIError",
     "APIVersion",
     "async_connect",
