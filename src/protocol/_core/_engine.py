@@ -36,9 +36,9 @@ a session (write stdin while reading output), drain output into sinks, wrap
 a progress stream, and make sure the version was negotiated (under the
 driver's own lock, so that many threads or tasks negotiate once).  What the
 driver hands back for :class:`Open` is its own response object; the engine
-uses only its ``status``, ``response``, ``request`` and ``connection``
-attributes and its ``_typed()`` method, and returns it to the caller for
-streaming answers.
+reads only its ``status``, ``response`` (the :class:`Response` head),
+``request`` and ``connection`` (the :class:`Connection`) attributes, hands
+it back in later steps, and returns it to the caller for streaming answers.
 
 An error raised while performing a step is thrown into the operation at the
 ``yield``: negotiation, for instance, tries ``HEAD /_ping``, and on a
@@ -107,6 +107,7 @@ __all__ = [
     "Converse",
     "DrainInto",
     "AsProgress",
+    "MapItems",
     "NeedVersion",
     "EXEC_WAIT_TIMEOUT",
 ]
@@ -221,6 +222,15 @@ class AsProgress(Step):
     source: Any
     request: Request | None
     status: int
+
+
+@dataclass(frozen=True, slots=True)
+class MapItems(Step):
+    """Give back the opened answer with ``convert`` applied to each item
+    its iteration hands out (typed views of a JSON stream: events, stats)."""
+
+    response: Any
+    convert: Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,7 +555,7 @@ class Engine:
     def events(self, *, since: int | str | None = None, until: int | str | None = None,
                filters: Mapping[str, Any] | None = None) -> Operation[Any]:
         resp = yield from self.call("system.events", since=since, until=until, filters=filters)
-        return resp._typed(_json_items(Event, resp.request, resp.status))
+        return (yield MapItems(resp, _json_items(Event, resp.request, resp.status)))
 
     # -- containers ---------------------------------------------------------
 
@@ -589,7 +599,7 @@ class Engine:
 
     def stats(self, container: str, *, stream: bool = True) -> Operation[Any]:
         resp = yield from self.call("containers.stats", id=container, stream=stream)
-        return resp._typed(_json_items(ContainerStats, resp.request, resp.status))
+        return (yield MapItems(resp, _json_items(ContainerStats, resp.request, resp.status)))
 
     def archive_stat(self, container: str, path: str) -> Operation[Any]:
         """The path's stat from ``X-Docker-Container-Path-Stat``."""

@@ -230,6 +230,8 @@ class Client:
             if isinstance(step.source, StreamingResponse):
                 return ProgressStream.from_response(step.source)
             return ProgressStream(step.source, request=step.request, status=step.status)
+        if isinstance(step, steps.MapItems):
+            return step.response._typed(step.convert)
         if isinstance(step, steps.DrainInto):
             return step.response.drain(step.stdout, step.stderr)
         if isinstance(step, steps.Converse):
