@@ -1,0 +1,332 @@
+"""The engine's operations, run by a driver that does no I/O at all.
+
+The driver below answers every ``Open`` step from a script of raw HTTP
+answers (bytes, as a daemon would send them), fed through the sans-I/O
+:class:`Connection`; its clock is a number it advances on ``Sleep``.  So
+these tests show what an embedder's own driver gets from the public names
+alone: negotiation, dispatch by response kind, the TTY lookup, sessions,
+exec_run and the exec wait, with every request the engine made recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import protocol
+from protocol import (
+    APIVersion,
+    AsProgress,
+    Clock,
+    Close,
+    Converse,
+    DrainInto,
+    Engine,
+    Frame,
+    MapItems,
+    NeedVersion,
+    NotFound,
+    Open,
+    OutputLimitExceeded,
+    ProgressTracker,
+    ReadBody,
+    Sleep,
+    StartSession,
+    Stream,
+    Timeout,
+    UnsupportedVersion,
+)
+
+
+def answer(status: int = 200, body: bytes | dict | list | None = b"", *, reason: str = "OK",
+           headers: dict[str, str] | None = None) -> bytes:
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", **(headers or {})}
+    assert isinstance(body, bytes)
+    head = [f"HTTP/1.1 {status} {reason}"]
+    for k, v in (headers or {}).items():
+        head.append(f"{k}: {v}")
+    head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def hijack(output: bytes, *, upgrade: bool = True) -> bytes:
+    """A daemon taking the connection over for attach/exec, then its output
+    (before API 1.17 with a plain 200, no Upgrade)."""
+    if not upgrade:
+        return b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n" + output
+    return (b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+            b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + output)
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
+
+
+class Handle:
+    """What the driver hands back for Open: the four attributes the engine reads."""
+
+    def __init__(self, request, connection, events, twin):
+        self.request = request
+        self.connection = connection
+        self.response = events[0]
+        self.status = self.response.status_code
+        self.items = events[1:]
+        self.convert = None
+        self.closed = False
+
+
+class Session:
+    def __init__(self, handle, exec_id, container, tty):
+        self.handle, self.exec_id, self.container, self.tty = handle, exec_id, container, tty
+        self.written: list[bytes] = []
+        self.half_closed = False
+        self.closed = False
+
+
+class ScriptedDriver:
+    """Performs steps with no I/O: Open takes the next scripted answer."""
+
+    def __init__(self, engine: Engine, answers: list[bytes], twin) -> None:
+        self.engine = engine
+        self.answers = list(answers)
+        self.sent: list[str] = []
+        self.twin = twin
+        self.now = 100.0
+        self.negotiations = 0
+
+    def run(self, op):
+        value, error = None, None
+        while True:
+            try:
+                step = op.send(value) if error is None else op.throw(error)
+            except StopIteration as done:
+                return done.value
+            value, error = None, None
+            try:
+                value = self.perform(step)
+            except BaseException as exc:
+                error = exc
+
+    def perform(self, step):
+        if isinstance(step, NeedVersion):
+            if self.engine.version is None:
+                self.negotiations += 1
+                self.engine.set_version(self.run(self.engine.negotiate()))
+            return self.engine.version
+        if isinstance(step, Open):
+            conn = self.engine.new_connection()
+            wire = conn.send_request(step.request)
+            if conn.state is protocol.ConnectionState.SENDING_BODY:
+                for chunk in step.request.body_chunks():
+                    conn.send_body(chunk)
+                conn.send_end()
+            self.sent.append(wire.split(b"\r\n", 1)[0].decode())
+            events = conn.receive_data(self.answers.pop(0))
+            return Handle(step.request, conn, events, self.twin)
+        if isinstance(step, ReadBody):
+            body = bytearray(b"".join(e.data for e in step.response.items if isinstance(e, protocol.Data)))
+            if step.into is not None:
+                step.into.append(body)
+                return None
+            return body
+        if isinstance(step, MapItems):
+            step.response.convert = step.convert
+            return step.response
+        if isinstance(step, StartSession):
+            handle = step.response
+            assert handle.connection.state is protocol.ConnectionState.HIJACKED
+            handle.items += handle.connection.receive_data(b"")  # the command ended: EOF
+            return Session(handle, step.exec_id, step.container, step.tty)
+        if isinstance(step, Converse):
+            step.session.written.extend(step.chunks)
+            step.session.half_closed = step.half_close
+            step.collector.feed(step.session.handle.items)
+            return None
+        if isinstance(step, DrainInto):
+            return [e for e in step.response.items if isinstance(e, protocol.StreamError)]
+        if isinstance(step, AsProgress):
+            tracker = ProgressTracker(step.request, step.status)
+            return [tracker.message(m) for m in step.source.items if not isinstance(m, protocol.EndOfMessage)]
+        if isinstance(step, Close):
+            step.target.closed = True
+            return None
+        if isinstance(step, Clock):
+            return self.now
+        if isinstance(step, Sleep):
+            self.now += step.seconds
+            return None
+        raise AssertionError(f"unexpected step {step!r}")
+
+
+PING_141 = answer(200, b"", headers={"Api-Version": "1.41"})
+
+
+@pytest.fixture
+def drive(twin):
+    def make(answers, **engine_kw):
+        engine = Engine(stream_impl=twin, **engine_kw)
+        return ScriptedDriver(engine, answers, twin)
+    return make
+
+
+def test_negotiation_is_one_head_ping(drive):
+    d = drive([PING_141, answer(200, {"Containers": 3})])
+    info = d.run(d.engine.info())
+    assert info["Containers"] == 3 and isinstance(info, protocol.SystemInfo)
+    assert d.sent == ["HEAD /_ping HTTP/1.1", "GET /v1.41/info HTTP/1.1"]
+    assert d.engine.version == APIVersion("1.41") and d.negotiations == 1
+
+
+def test_negotiation_falls_back_to_get_ping_then_version(drive):
+    # A daemon older than HEAD /_ping (404), then GET /_ping without Api-Version
+    # (before 1.25): /version says it.
+    d = drive([
+        answer(404, b"404 page not found\n", reason="Not Found"),
+        answer(200, b"OK"),
+        answer(200, {"ApiVersion": "1.19", "Version": "1.7.1"}),
+        answer(200, {"Id": "abc"}),
+    ])
+    assert d.run(d.engine.inspect_container("abc"))["Id"] == "abc"
+    assert d.sent == ["HEAD /_ping HTTP/1.1", "GET /_ping HTTP/1.1", "GET /version HTTP/1.1",
+                      "GET /v1.19/containers/abc/json HTTP/1.1"]
+
+
+def test_pinned_version_sends_no_probe(drive):
+    d = drive([answer(204, reason="No Content")], version="1.25")
+    assert d.run(d.engine.start_container("c1")) is None
+    assert d.sent == ["POST /v1.25/containers/c1/start HTTP/1.1"]
+
+
+def test_error_answer_is_typed_and_carries_the_status(drive):
+    d = drive([answer(404, {"message": "No such container: nope"}, reason="Not Found")], version="1.41")
+    with pytest.raises(NotFound) as info:
+        d.run(d.engine.inspect_container("nope"))
+    assert info.value.status == 404 and "nope" in str(info.value)
+
+
+def test_unsupported_parameter_is_refused_before_sending(drive):
+    d = drive([], version="1.24")
+    with pytest.raises(UnsupportedVersion):
+        d.run(d.engine.exec_create("c1", ["true"], env=["A=1"]))  # env is 1.25+
+    assert d.sent == []
+
+
+def test_logs_below_1_42_look_up_the_tty_first(drive):
+    logs = b"".join([frame(1, b"out\n"), frame(2, b"err\n")])
+    d = drive([
+        answer(200, {"Config": {"Tty": False}}),
+        answer(200, logs, headers={"Content-Type": "application/vnd.docker.raw-stream"}),
+    ], version="1.41")
+    resp = d.run(d.engine.logs("c1"))
+    assert d.sent[0] == "GET /v1.41/containers/c1/json HTTP/1.1"
+    assert d.sent[1].startswith("GET /v1.41/containers/c1/logs?") and len(d.sent) == 2
+    frames = [(f.stream, f.data) for f in resp.items if hasattr(f, "stream")]
+    assert frames == [(Stream.STDOUT, b"out\n"), (Stream.STDERR, b"err\n")]
+
+
+def test_logs_from_1_42_need_no_inspect(drive):
+    logs = frame(1, b"hi\n")
+    d = drive([
+        answer(200, headers={"Api-Version": "1.44"}),  # the one (HEAD) ping that learns the server's version
+        answer(200, logs, headers={"Content-Type": "application/vnd.docker.multiplexed-stream",
+                                   "Api-Version": "1.44"}),
+    ], version="1.44")
+    resp = d.run(d.engine.logs("c1"))
+    assert d.sent[0] == "HEAD /_ping HTTP/1.1"
+    assert d.sent[1].startswith("GET /v1.44/containers/c1/logs?") and len(d.sent) == 2
+    assert [f.data for f in resp.items if hasattr(f, "stream")] == [b"hi\n"]
+
+
+def test_events_items_are_typed_views(drive):
+    body = b'{"Type":"container","Action":"start","id":"x"}\n'
+    d = drive([answer(200, body, headers={"Content-Type": "application/json"})], version="1.41")
+    resp = d.run(d.engine.events(until=1))
+    assert resp.convert is not None
+    (event,) = [resp.convert(i) for i in resp.items if isinstance(i, dict)]
+    assert isinstance(event, protocol.Event) and event.action == "start"
+
+
+def test_exec_run_creates_starts_writes_and_waits(drive):
+    output = frame(1, b"HELLO\n") + frame(2, b"warn\n")
+    d = drive([
+        answer(201, {"Id": "e" * 64}, reason="Created"),
+        hijack(output),
+        answer(200, {"Running": True, "ExitCode": 0}),
+        answer(200, {"Running": False, "ExitCode": 3}),
+    ], version="1.41")
+    result = d.run(d.engine.exec_run("c1", ["sh"], input=b"hello\n"))
+    assert result == protocol.ExecResult(3, b"HELLO\n", b"warn\n")
+    assert [s.split(" ")[1] for s in d.sent] == [
+        "/v1.41/containers/c1/exec", f"/v1.41/exec/{'e' * 64}/start",
+        f"/v1.41/exec/{'e' * 64}/json", f"/v1.41/exec/{'e' * 64}/json"]
+    assert d.now == pytest.approx(100.05)  # polled once, after one sleep
+
+
+def test_exec_run_plans_stdin_for_a_tty(drive):
+    d = drive([
+        answer(201, {"Id": "f" * 64}, reason="Created"),
+        hijack(b""),
+        answer(200, {"Running": False, "ExitCode": 0}),
+    ], version="1.41")
+    session_log: list[Any] = []
+    original = d.perform
+
+    def perform(step):
+        if isinstance(step, Converse):
+            session_log.append((list(step.chunks), step.half_close))
+        return original(step)
+
+    d.perform = perform
+    d.run(d.engine.exec_run("c1", ["cat"], input=b"partial", tty=True))
+    # A pty ignores a half-close: a partial line needs two EOF characters.
+    assert session_log == [([b"partial", b"\x04\x04"], False)]
+
+
+def test_exec_wait_gives_up_with_what_it_saw(drive):
+    running = answer(200, {"Running": True, "ExitCode": None, "Pid": 42})
+    d = drive([answer(201, {"Id": "a" * 64}, reason="Created"),
+               hijack(b"")]
+              + [running] * 30, version="1.41")
+    with pytest.raises(Timeout) as info:
+        d.run(d.engine.exec_run("c1", ["sleep", "9"], wait_timeout=1.0))
+    assert "Pid=42" in str(info.value)
+    assert info.value.received == protocol.ExecResult(None, b"", b"")
+    assert 100 + 1.0 < d.now < 100 + 1.2  # polled on the driver's clock, not wall time
+
+
+def test_exec_run_output_cap_keeps_what_arrived(drive):
+    d = drive([
+        answer(201, {"Id": "b" * 64}, reason="Created"),
+        hijack(frame(1, b"x" * 100)),
+    ], version="1.41")
+    with pytest.raises(OutputLimitExceeded) as info:
+        d.run(d.engine.exec_run("c1", ["yes"], max_output=10))
+    assert info.value.stdout == b"x" * 10
+
+
+def test_exec_below_1_16_has_no_exit_code(drive):
+    d = drive([
+        answer(201, {"Id": "c" * 64}, reason="Created"),
+        hijack(frame(1, b"ok\n"), upgrade=False),
+    ], version="1.15")
+    assert d.run(d.engine.exec_run("c1", ["true"])) == protocol.ExecResult(None, b"ok\n", b"")
+
+
+def test_progress_in_band_error_is_typed(drive):
+    body = b'{"status":"Pulling"}\n{"error":"denied","errorDetail":{"message":"denied"}}\n'
+    d = drive([answer(200, body, headers={"Content-Type": "application/json"})], version="1.41")
+    with pytest.raises(protocol.APIError) as info:
+        d.run(d.engine.pull("busybox", "latest"))
+    assert [m["status"] for m in info.value.messages] == ["Pulling"]
+
+
+def test_resize_refuses_a_swappable_pair(drive):
+    d = drive([], version="1.41")
+    session = Session(None, "e" * 64, None, True)
+    with pytest.raises(TypeError):
+        d.run(d.engine.resize(session, 24, 80))
+    assert d.sent == []
