@@ -128,3 +128,11 @@ def test_custom_transport_example(docker_host, monkeypatch):
     block = block_with("class CountingTransport")
     printed, expected = run_block(block), inline_expectations(block)
     assert printed == expected == ["OK", "True", "1 True"]
+
+
+@pytest.mark.integration
+def test_own_driver_example(docker_host, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    block = block_with("class TinyDriver")
+    printed, expected = run_block(block), inline_expectations(block)
+    assert printed == expected == ["OK", "SystemInfo", "True", "404"]
