@@ -30,6 +30,7 @@ from protocol import (
 )
 from protocol._async._client import AsyncClient
 from protocol._async._pool import AsyncPool
+from protocol._async._progress import AsyncProgressStream
 from protocol._async._session import AsyncSession
 
 #: How fast a woken or cancelled reader must return (nothing else ends it).
@@ -46,6 +47,7 @@ class Daemon:
     def __init__(self):
         self.ends = asyncio.Queue()
         self.opened = 0
+        self.served = []  # daemon ends serve() answered on
 
     async def connect(self):
         client_end, daemon_end = async_memory_pair()
@@ -101,6 +103,7 @@ async def serve(d, *answers):
     """Accept one connection and answer one request per item of
     ``answers`` on it (bytes, or a tuple of parts written with pauses)."""
     end = await d.accept()
+    d.served.append(end)
     for answer in answers:
         await read_request(end)
         for part in answer if isinstance(answer, tuple) else (answer,):
@@ -797,5 +800,113 @@ def test_single_use_transport():
         with pytest.raises(TransportError, match="in use or was closed"):
             await client._open(ping())  # the daemon ended it; no second one to open
         await client.aclose()
+
+    run(main())
+
+
+# -- progress streams ----------------------------------------------------------------
+
+JSON_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+def pull():
+    return Request("POST", "/images/create", query={"fromImage": "busybox"}, kind=ResponseKind.JSON_STREAM,
+                   version="1.41")
+
+
+async def progress_over(d, client, *parts):
+    server = asyncio.create_task(serve(d, *parts))
+    resp = await client._open(pull())
+    return AsyncProgressStream(resp, request=resp.request, status=resp.status, close=resp.aclose), server
+
+
+def test_progress_messages_then_the_in_band_error(twin):
+    async def main():
+        d = Daemon()
+        client = make_client(d, stream_impl=twin)
+        stream, server = await progress_over(
+            d, client, (JSON_HEAD + chunked(b'{"status":"Pulling"}\r\n{"status":"Waiting","id":"a"}\r\n'),
+                        chunked(b'{"errorDetail":{"message":"unauthorized: no"},"error":"unauthorized: no"}\r\n')
+                        + b"0\r\n\r\n"))
+        seen = []
+        from protocol import Unauthorized
+        with pytest.raises(Unauthorized) as info:
+            async with stream:
+                async for msg in stream:
+                    seen.append(msg["status"])
+        assert seen == ["Pulling", "Waiting"]
+        assert [m["status"] for m in info.value.messages] == seen and info.value.received is info.value.messages
+        assert stream.count == 2
+        await server
+        with pytest.raises(RuntimeError, match="once"):
+            async for _ in stream:
+                pass
+        await client.aclose()
+
+    run(main())
+
+
+def test_progress_collect_and_a_cut_stream_keeps_the_messages():
+    async def main():
+        d = Daemon()
+        client = make_client(d)
+        stream, server = await progress_over(d, client, (JSON_HEAD + chunked(b'{"status":"one"}\r\n'),
+                                                        chunked(b'{"status":"two"}\r\n{"sta')))
+        end = await server
+        await end.aclose()  # the daemon dies mid-message
+        with pytest.raises((RemoteProtocolError, TransportError)) as info:
+            await stream.collect()
+        assert [m["status"] for m in info.value.messages] == ["one", "two"]
+        assert info.value.received == info.value.messages
+        assert d.last_client_end.closed
+        await client.aclose()
+
+    run(main())
+
+
+def test_progress_run_awaits_a_coroutine_callback_and_early_stop_closes():
+    async def main():
+        d = Daemon()
+        client = make_client(d)
+        body = b'{"stream":"Step 1"}\r\n{"aux":{"ID":"sha256:abc"}}\r\n'
+        stream, server = await progress_over(d, client, JSON_HEAD + chunked(body) + b"0\r\n\r\n")
+        got = []
+
+        async def callback(msg):
+            await asyncio.sleep(0)
+            got.append(msg.raw)
+
+        last = await stream.run(callback)
+        assert got == [{"stream": "Step 1"}, {"aux": {"ID": "sha256:abc"}}] and last["aux"]["ID"] == "sha256:abc"
+        await server
+        assert client._pool.idle == 1  # the whole stream was read: the connection is reused
+
+        # Stopping early: the context manager closes the connection.
+        forever = JSON_HEAD + chunked(b'{"status":"first"}\r\n')
+        server = asyncio.create_task(serve_on(end_of(d), forever))
+        resp = await client._open(pull())
+        async with AsyncProgressStream(resp, request=resp.request, close=resp.aclose) as stream:
+            async for msg in stream:
+                assert msg["status"] == "first"
+                break
+        await server
+        assert resp.closed and client._pool.idle == 0
+        await client.aclose()
+
+    def end_of(d):
+        return d.served[-1]
+
+    async def serve_on(end, answer):
+        await read_request(end)
+        await end.write(answer)
+
+    run(main())
+
+
+def test_progress_from_a_list():
+    async def main():
+        stream = AsyncProgressStream([{"status": "Downloading"}, {"status": "Done"}])
+        assert [m["status"] for m in await stream.collect()] == ["Downloading", "Done"]
 
     run(main())
