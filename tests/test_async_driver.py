@@ -1,19 +1,31 @@
-"""The asyncio driver's I/O loop on the in-memory async transport: a scripted
-daemon (a task of the test) on the other end, no socket, no daemon.
+"""The asyncio driver (AsyncClient).
 
-Covered: the exchange (keep-alive reuse, the retry rule, a fault after the
-head), bodies (limits, ``received``), streams on both twins at every split
-point, aclose() from another task, cancellation (the connection is gone and
-never pooled), hijacked sessions (stdin, half-close, conversing while
-reading), the sink form and the pool."""
+Its I/O loop on the in-memory async transport, with a scripted daemon (a
+task of the test) on the other end: the exchange (keep-alive reuse, the
+retry rule, a fault after the head), bodies (limits, ``received``), streams
+on both twins at every split point, aclose() from another task,
+cancellation (the connection is gone and never pooled), hijacked sessions
+(stdin, half-close, conversing while reading), the sink form, progress
+streams and the pool.
+
+Then the public client against the private daemon, on its unix socket and
+its TLS port: negotiation once for many concurrent first requests, logs
+(follow and sink form too), events, exec with stdin and half-close (over
+TLS: close_notify on memory BIOs), TTY and resize, exec_run with its output
+cap, and cancellation of a task waiting on a stream or a session (its
+connection closed at once, no file descriptor left behind)."""
 
 import asyncio
 import io
+import os
 import struct
+import time
 
 import pytest
 
 from protocol import (
+    APIVersion,
+    AsyncClient,
     ConnectionLost,
     Data,
     LocalProtocolError,
@@ -25,11 +37,14 @@ from protocol import (
     Stream,
     StreamClosed,
     StreamError,
+    TLSConfig,
     TransportError,
+    async_connect,
     async_memory_pair,
+    parse_host,
 )
-from protocol._async._client import AsyncClient
 from protocol._async._pool import AsyncPool
+from protocol._core._engine import Converse, DrainInto, ReadBody, StartSession
 from protocol._async._progress import AsyncProgressStream
 from protocol._async._session import AsyncSession
 
@@ -125,6 +140,20 @@ def logs(follow=False):
                    kind=ResponseKind.STREAM, tty=False, version="1.41")
 
 
+async def read_body(client, resp, limit=-1):
+    """The ReadBody step: the whole body, the connection released after."""
+    return await client._perform(ReadBody(resp, limit))
+
+
+async def body(client, request, limit=-1):
+    return await read_body(client, await client._exchange(request), limit)
+
+
+async def drain(client, resp, out, err):
+    """The DrainInto step."""
+    return await client._perform(DrainInto(resp, out, err))
+
+
 def make_client(daemon, **kw):
     return AsyncClient(connect=daemon.connect, version="1.41", environ={}, **kw)
 
@@ -146,11 +175,11 @@ def test_body_read_and_connection_reused():
                 await end.write(ok(body))
 
         server = asyncio.create_task(serve())
-        resp = await client._open(ping())
+        resp = await client._exchange(ping())
         assert resp.status == 200 and resp.request.path == "/_ping"
-        assert await client._read_body(resp) == b"OK"
+        assert await read_body(client, resp) == b"OK"
         assert client._pool.idle == 1  # released: the cycle ended on keep-alive
-        assert await client._read_body(await client._open(ping())) == b"again"
+        assert await body(client, ping()) == b"again"
         await server
         assert d.opened == 1  # one connection carried both
         await client.aclose()
@@ -178,8 +207,8 @@ def test_stale_keep_alive_get_is_sent_again_on_a_new_connection():
             await second.write(ok(b"fresh"))
 
         server = asyncio.create_task(serve())
-        assert await client._read_body(await client._open(ping())) == b"OK"
-        assert await client._read_body(await client._open(ping())) == b"fresh"
+        assert await body(client, ping()) == b"OK"
+        assert await body(client, ping()) == b"fresh"
         await server
         assert d.opened == 2
         await client.aclose()
@@ -200,11 +229,11 @@ def test_a_post_with_a_streamed_body_is_never_sent_twice():
             await first.aclose()  # ...and the daemon is gone
 
         server = asyncio.create_task(serve())
-        await client._read_body(await client._open(ping()))
-        body = iter([b"tar", b"data"])
-        post = Request("POST", "/build", body=body, content_type="application/x-tar", kind=ResponseKind.JSON_STREAM)
+        await body(client, ping())
+        chunks = iter([b"tar", b"data"])
+        post = Request("POST", "/build", body=chunks, content_type="application/x-tar", kind=ResponseKind.JSON_STREAM)
         with pytest.raises(ConnectionLost) as info:
-            await client._open(post)
+            await client._exchange(post)
         assert info.value.may_have_been_processed
         assert "not sent again" in str(info.value)
         await server
@@ -229,7 +258,7 @@ def test_streamed_request_body_is_chunked_on_the_wire():
         server = asyncio.create_task(serve())
         post = Request("POST", "/build", body=iter([b"abc", b"", b"defg"]),
                        content_type="application/x-tar", kind=ResponseKind.JSON)
-        assert await client._read_body(await client._open(post)) == b"{}"
+        assert await body(client, post) == b"{}"
         await server
         assert got.endswith(b"\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")
         await client.aclose()
@@ -249,7 +278,7 @@ def test_malformed_answer_is_not_retried():
 
         server = asyncio.create_task(serve())
         with pytest.raises(RemoteProtocolError):
-            await client._open(ping())
+            await client._exchange(ping())
         await server
         assert d.opened == 1 and d.last_client_end.closed
         await client.aclose()
@@ -270,7 +299,7 @@ def test_fault_after_the_head_gives_the_items_then_the_error(twin):
             await end.aclose()
 
         server = asyncio.create_task(serve())
-        resp = await client._open(logs())
+        resp = await client._exchange(logs())
         await server
         items = []
         with pytest.raises((RemoteProtocolError, TransportError)):
@@ -297,9 +326,9 @@ def test_announced_body_over_the_limit_is_refused_before_reading():
             await end.write(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n")
 
         server = asyncio.create_task(serve())
-        resp = await client._open(ping())
+        resp = await client._exchange(ping())
         with pytest.raises(MessageTooLarge):
-            await client._read_body(resp, -1)
+            await read_body(client, resp, -1)
         await server
         assert client._pool.idle == 0 and d.last_client_end.closed
         await client.aclose()
@@ -311,19 +340,19 @@ def test_chunked_body_over_an_explicit_limit_and_unbounded_read():
     async def main():
         d = Daemon()
         client = make_client(d)
-        body = b"x" * 5000
+        payload = b"x" * 5000
 
         head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        whole = head + chunked(body) + b"0\r\n\r\n"
-        in_two = (head + chunked(body[:4500]), chunked(body[4500:]) + b"0\r\n\r\n")
+        whole = head + chunked(payload) + b"0\r\n\r\n"
+        in_two = (head + chunked(payload[:4500]), chunked(payload[4500:]) + b"0\r\n\r\n")
         server = asyncio.create_task(serve(d, whole, in_two))
-        assert await client._read_body(await client._open(ping()), None) == body
+        assert await body(client, ping(), None) == payload
         with pytest.raises(MessageTooLarge):
-            await client._read_body(await client._open(ping()), 4000)
+            await body(client, ping(), 4000)
         await server
         assert client._pool.idle == 0  # a body abandoned for its size is not reused
         server = asyncio.create_task(serve(d, whole))
-        assert await client._read_body(await client._open(ping()), 5000) == body
+        assert await body(client, ping(), 5000) == payload
         await server
         await client.aclose()
 
@@ -345,9 +374,9 @@ def test_a_cut_body_keeps_what_arrived_in_received():
             await end.aclose()
 
         server = asyncio.create_task(serve())
-        resp = await client._open(ping())
+        resp = await client._exchange(ping())
         with pytest.raises((RemoteProtocolError, TransportError)) as info:
-            await client._read_body(resp)
+            await read_body(client, resp)
         assert info.value.received == b"partial"
         await server
         await client.aclose()
@@ -375,7 +404,7 @@ def test_stream_items_at_every_split_point(twin):
                 await end.write(wire[split:])
 
             server = asyncio.create_task(serve())
-            async with await client._open(logs()) as resp:
+            async with await client._exchange(logs()) as resp:
                 got = [(f.stream, f.data) async for f in resp]
             assert got == expected, split
             await server
@@ -397,9 +426,9 @@ def test_typed_items_and_batches():
         d = Daemon()
         client = make_client(d)
         server = asyncio.create_task(serve(d, parts, parts))
-        resp = (await client._open(logs()))._typed(lambda f: f.data.upper())
+        resp = (await client._exchange(logs()))._typed(lambda f: f.data.upper())
         assert [x async for x in resp] == [b"A", b"B", b"C"]
-        resp = await client._open(logs())  # the same connection, from the pool
+        resp = await client._exchange(logs())  # the same connection, from the pool
         batches = [b async for b in resp.read_batches()]
         assert [[f.data for f in b if hasattr(f, "data")] for b in batches] == [[b"a", b"b"], [b"c"]]
         assert type(batches[-1][-1]).__name__ == "EndOfMessage"  # batches are untrimmed
@@ -423,7 +452,7 @@ async def quiet_follow(d, client, **kw):
         return end
 
     server = asyncio.create_task(serve_head())
-    resp = await client._open(logs(follow=True))
+    resp = await client._exchange(logs(follow=True))
     return resp, await server
 
 
@@ -472,7 +501,7 @@ def test_cancelling_a_reader_closes_the_connection_at_once(how):
                 async for _ in resp.read_batches():
                     pass
             else:
-                await client._drain_into(resp, io.BytesIO(), io.BytesIO())
+                await drain(client, resp, io.BytesIO(), io.BytesIO())
 
         task = asyncio.create_task(reader())
         await asyncio.sleep(0.05)
@@ -500,7 +529,7 @@ def test_cancelling_while_the_request_is_answered_never_pools_the_connection():
             return end
 
         server = asyncio.create_task(serve_nothing())
-        task = asyncio.create_task(client._open(ping()))
+        task = asyncio.create_task(client._exchange(ping()))
         end = await server
         await asyncio.sleep(0.01)
         task.cancel()
@@ -555,7 +584,7 @@ def test_drain_into_writes_pending_and_later_frames_to_the_sinks(twin):
                  chunked(frame(3, error), frame(1, b"o2")) + b"0\r\n\r\n")
         server = asyncio.create_task(serve(d, parts))
         out, err = io.BytesIO(), io.BytesIO()
-        errors = await client._drain_into(await client._open(logs()), out, err)
+        errors = await drain(client, await client._exchange(logs()), out, err)
         assert (out.getvalue(), err.getvalue()) == (b"o1o2", b"e1")
         assert len(errors) == 1 and isinstance(errors[0], StreamError)
         assert "log driver failed" in errors[0].message
@@ -582,9 +611,9 @@ async def open_session(d, client):
         return end
 
     server = asyncio.create_task(serve_hijack())
-    handle = await client._open(exec_start())
+    handle = await client._exchange(exec_start())
     end = await server
-    session = client._start_session(handle, "e1", None, False)
+    session = await client._perform(StartSession(handle, "e1", None, False))
     assert handle.transport is None  # the session owns it now
     return session, end
 
@@ -690,7 +719,7 @@ def test_converse_writes_stdin_while_reading():
 
         peer = asyncio.create_task(echo())
         collector = Collector()
-        failure = await client._converse(session, big, True, collector)
+        failure = await client._perform(Converse(session, [big], True, collector))
         await peer
         assert failure is None
         assert bytes(collector.out) == b"hello\n" + big
@@ -714,7 +743,7 @@ def test_converse_output_cap_closes_the_session_and_stops_the_writer():
         peer = asyncio.create_task(flood())
         with pytest.raises(OutputLimitExceeded):
             # stdin is never read by this peer: the writer blocks until cancelled.
-            await client._converse(session, b"z" * (4 << 20), True, Collector(limit=100_000))
+            await client._perform(Converse(session, [b"z" * (4 << 20)], True, Collector(limit=100_000)))
         await peer
         assert session.closed and d.last_client_end.closed
 
@@ -736,7 +765,7 @@ def test_converse_reports_the_writers_failure():
 
         peer = asyncio.create_task(gone())
         collector = Collector()
-        failure = await client._converse(session, b"data", True, collector)
+        failure = await client._perform(Converse(session, [b"data"], True, collector))
         await peer
         assert isinstance(failure, TransportError)
         assert bytes(collector.out) == b"hello\n"  # the output is still the caller's
@@ -747,11 +776,11 @@ def test_start_session_without_a_transport_is_an_error():
         d = Daemon()
         client = make_client(d)
         server = asyncio.create_task(serve(d, HIJACK_HEAD))
-        handle = await client._open(exec_start())
+        handle = await client._exchange(exec_start())
         await server
         handle.detach()
         with pytest.raises(TransportError, match="right after the hijack"):
-            client._start_session(handle, "e1", None, False)
+            await client._perform(StartSession(handle, "e1", None, False))
 
     run(main())
 
@@ -794,11 +823,11 @@ def test_single_use_transport():
             await daemon_end.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK")
 
         server = asyncio.create_task(serve1())
-        assert await client._read_body(await client._open(ping())) == b"OK"
-        assert await client._read_body(await client._open(ping())) == b"OK"  # kept alive
+        assert await body(client, ping()) == b"OK"
+        assert await body(client, ping()) == b"OK"  # kept alive
         await server
         with pytest.raises(TransportError, match="in use or was closed"):
-            await client._open(ping())  # the daemon ended it; no second one to open
+            await client._exchange(ping())  # the daemon ended it; no second one to open
         await client.aclose()
 
     run(main())
@@ -817,7 +846,7 @@ def pull():
 
 async def progress_over(d, client, *parts):
     server = asyncio.create_task(serve(d, *parts))
-    resp = await client._open(pull())
+    resp = await client._exchange(pull())
     return AsyncProgressStream(resp, request=resp.request, status=resp.status, close=resp.aclose), server
 
 
@@ -885,7 +914,7 @@ def test_progress_run_awaits_a_coroutine_callback_and_early_stop_closes():
         # Stopping early: the context manager closes the connection.
         forever = JSON_HEAD + chunked(b'{"status":"first"}\r\n')
         server = asyncio.create_task(serve_on(end_of(d), forever))
-        resp = await client._open(pull())
+        resp = await client._exchange(pull())
         async with AsyncProgressStream(resp, request=resp.request, close=resp.aclose) as stream:
             async for msg in stream:
                 assert msg["status"] == "first"
@@ -910,3 +939,258 @@ def test_progress_from_a_list():
         assert [m["status"] for m in await stream.collect()] == ["Downloading", "Done"]
 
     run(main())
+
+
+# -- against the private daemon ---------------------------------------------------
+#
+# The public AsyncClient on the real engine: what it declares (/version) is
+# what is asserted.  File descriptors are counted around every cancellation.
+
+integration = pytest.mark.integration
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def irun(coro):
+    return asyncio.run(asyncio.wait_for(coro, 120))
+
+
+@pytest.fixture(params=["unix", "tls"])
+def daemon_args(request, docker_host):
+    """How AsyncClient reaches the private daemon: its unix socket, or its
+    TCP+TLS port with a client certificate."""
+    if request.param == "unix":
+        return {"host": docker_host}
+    tls = request.getfixturevalue("docker_tls")
+    return {"host": tls.host, "tls": TLSConfig(ca_cert=str(tls.ca), client_cert=str(tls.cert),
+                                                 client_key=str(tls.key))}
+
+
+async def start(client, cleanup, image, cmd, **config):
+    created = await client.create_container(image, cmd, HostConfig={"NetworkMode": "none"}, **config)
+    cleanup.append(created["Id"])
+    await client.start_container(created["Id"])
+    return created["Id"]
+
+
+class CountingTransport:
+    """A transport that records the request lines written through it."""
+
+    def __init__(self, inner, lines):
+        self._inner = inner
+        self._lines = lines
+
+    async def read(self):
+        return await self._inner.read()
+
+    async def write(self, data):
+        if data[:4] in (b"GET ", b"HEAD", b"POST"):
+            self._lines.append(bytes(data).split(b"\r\n", 1)[0].decode())
+        await self._inner.write(data)
+
+    async def shutdown_write(self):
+        await self._inner.shutdown_write()
+
+    async def aclose(self):
+        await self._inner.aclose()
+
+    def is_clean_idle(self):
+        return self._inner.is_clean_idle()
+
+    def settimeout(self, timeout):
+        self._inner.settimeout(timeout)
+
+
+def counting_client(docker_host, **kw):
+    lines = []
+    host = parse_host(docker_host)
+
+    async def connect():
+        return CountingTransport(await async_connect(host), lines)
+
+    return AsyncClient(connect=connect, environ={}, **kw), lines
+
+
+def probes(lines):
+    return [line for line in lines if line.split()[1] in ("/_ping", "/version")]
+
+
+@integration
+def test_ping_version_info(daemon_args, engine):
+    async def main():
+        async with AsyncClient(**daemon_args) as c:
+            assert await c.ping() == "OK"
+            version = await c.version()
+            assert (version["ApiVersion"], version["MinAPIVersion"]) == (engine.api_version, engine.min_api_version)
+            assert await c.api_version == APIVersion(engine.api_version)
+            assert "Containers" in await c.info()
+
+    irun(main())
+
+
+@integration
+def test_negotiation_happens_once_for_20_concurrent_first_requests(docker_host, engine):
+    async def main():
+        # What one negotiation sends on this engine, from a lone request.
+        alone, alone_lines = counting_client(docker_host)
+        await alone.version()
+        await alone.aclose()
+        one_negotiation = probes(alone_lines)
+        assert one_negotiation  # unversioned probes: /_ping (and /version before 1.25)
+
+        c, lines = counting_client(docker_host, pool_size=20)
+        answers = await asyncio.gather(*(c.version() for _ in range(20)))
+        await c.aclose()
+        assert all(a["ApiVersion"] == engine.api_version for a in answers)
+        assert probes(lines) == one_negotiation
+        versioned = [line for line in lines if line.startswith(f"GET /v{engine.api_version}/version ")]
+        assert len(versioned) == 20
+
+    irun(main())
+
+
+@integration
+def test_logs_items_sink_and_follow(docker_host, docker_cleanup, test_image, tmp_path):
+    async def main():
+        async with AsyncClient(docker_host) as c:
+            cid = await start(c, docker_cleanup, test_image,
+                              ["sh", "-c", "seq 1 2000; echo oops >&2"])
+            await c.wait_container(cid)
+            async with await c.logs(cid) as resp:
+                frames = [(f.stream, f.data) async for f in resp]
+            out = b"".join(d for s, d in frames if s == Stream.STDOUT)
+            assert out == b"".join(b"%d\n" % i for i in range(1, 2001))
+            assert [d for s, d in frames if s == Stream.STDERR] == [b"oops\n"]
+            with open(tmp_path / "out", "wb") as fo, open(tmp_path / "err", "wb") as fe:
+                assert await c.logs_into(cid, fo, fe) == []
+            assert (tmp_path / "out").read_bytes() == out
+            assert (tmp_path / "err").read_bytes() == b"oops\n"
+
+            ticker = await start(c, docker_cleanup, test_image,
+                                 ["sh", "-c", "for i in 1 2 3; do echo tick$i; sleep 0.4; done"])
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            arrivals = [(loop.time() - began, f.data) async for f in await c.logs(ticker, follow=True)]
+            assert [d for _, d in arrivals] == [b"tick1\n", b"tick2\n", b"tick3\n"]
+            # Delivered as written, not at the end.
+            assert arrivals[2][0] - arrivals[0][0] > 0.4
+
+    irun(main())
+
+
+@integration
+def test_events_since_until(docker_host, docker_cleanup, test_image):
+    async def main():
+        async with AsyncClient(docker_host) as c:
+            since = int(time.time()) - 1
+            cid = await start(c, docker_cleanup, test_image, ["true"])
+            await c.wait_container(cid)
+            async with await c.events(since=since, until=int(time.time()) + 1,
+                                      filters={"container": [cid]}) as events:
+                actions = [e["Action"] async for e in events]
+            assert actions[:2] == ["create", "start"] and "die" in actions
+
+    irun(main())
+
+
+@integration
+def test_exec_stdin_half_close_and_exit_code(daemon_args, docker_cleanup, test_image):
+    """stdin written while output is read, EOF by half-close (on TLS: a
+    close_notify on memory BIOs), output to the end, then the exit code."""
+    async def main():
+        async with AsyncClient(**daemon_args) as c:
+            cid = await start(c, docker_cleanup, test_image, ["sleep", "600"])
+            data = bytes(range(256)) * 2048  # 512 KiB: more than the pipes hold
+            async with await c.exec_stream(cid, ["sh", "-c", "cat; echo end >&2; exit 3"], stdin=True) as session:
+                assert session.exec_id and not session.tty
+
+                async def feed():
+                    await session.write(data)
+                    await session.close_stdin()
+
+                writer = asyncio.create_task(feed())
+                out, err = bytearray(), bytearray()
+                async for f in session:
+                    (out if f.stream == Stream.STDOUT else err).extend(f.data)
+                await writer
+                assert bytes(out) == data and bytes(err) == b"end\n"
+                assert await session.wait() == 3
+
+    irun(main())
+
+
+@integration
+def test_exec_tty_and_resize(daemon_args, docker_cleanup, test_image):
+    async def main():
+        async with AsyncClient(**daemon_args) as c:
+            cid = await start(c, docker_cleanup, test_image, ["sleep", "600"])
+            async with await c.exec_stream(cid, ["sh", "-c", "read x; stty size"], stdin=True, tty=True) as s:
+                assert s.tty
+                await s.resize(height=33, width=77)
+                await s.write(b"go\n")
+                out = b"".join([f.data async for f in s])
+            assert b"33 77" in out
+            assert await s.wait() == 0
+
+    irun(main())
+
+
+@integration
+def test_exec_run_input_and_output_cap(daemon_args, docker_cleanup, test_image):
+    async def main():
+        async with AsyncClient(**daemon_args) as c:
+            cid = await start(c, docker_cleanup, test_image, ["sleep", "600"])
+            data = b"x" * 300_000
+            result = await c.exec_run(cid, ["cat"], input=data)
+            assert (result.exit_code, result.stdout, result.stderr) == (0, data, b"")
+            with pytest.raises(OutputLimitExceeded) as info:
+                await c.exec_run(cid, ["sh", "-c", "head -c 200000 /dev/zero"], max_output=1000)
+            assert info.value.limit == 1000 and info.value.stdout == b"\0" * 1000
+
+    irun(main())
+
+
+async def cancel_while_waiting(get_stream, consume):
+    """Start ``consume(stream)`` in a task, cancel it while it waits on a
+    quiet connection, and check the connection was closed before the
+    cancellation reached the caller."""
+    stream = await get_stream()
+    transport = stream.transport if hasattr(stream, "transport") else stream._stream
+    task = asyncio.create_task(consume(stream))
+    await asyncio.sleep(0.3)  # the task now waits on the quiet daemon
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert getattr(transport, "closed", True)
+
+
+@integration
+@pytest.mark.parametrize("what", ["logs", "events", "session"])
+def test_cancelling_a_waiting_task_closes_its_connection_and_leaks_nothing(
+        what, daemon_args, docker_host, docker_cleanup, test_image):
+    async def main():
+        async with AsyncClient(docker_host) as setup:
+            cid = await start(setup, docker_cleanup, test_image, ["sh", "-c", "echo ready; exec sleep 600"])
+        before = open_fds()
+        c = AsyncClient(**daemon_args)
+
+        async def get_stream():
+            if what == "logs":
+                return await c.logs(cid, follow=True)
+            if what == "events":
+                return await c.events(filters={"container": [cid]})
+            return await c.exec_stream(cid, ["sleep", "600"])
+
+        async def consume(stream):
+            async for _ in stream:
+                pass
+
+        await cancel_while_waiting(get_stream, consume)
+        await c.aclose()
+        await asyncio.sleep(0.05)  # the loop's callbacks that release descriptors
+        assert open_fds() == before
+
+    irun(main())

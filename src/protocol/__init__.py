@@ -3,11 +3,17 @@
 A sans-I/O core in the style of h11 (:class:`Connection`, :class:`Request`,
 typed events and errors), the stream layer that decodes container output
 and JSON streams (compiled, with a pure-Python twin), version negotiation,
-and a sync client on unix, TCP, TLS, ssh and in-memory transports behind
-one small interface (:class:`Transport`), with asyncio twins of the
-transports (:class:`AsyncTransport`, :func:`async_connect`).
+the engine that holds every high-level operation without I/O
+(:class:`Engine`), and two drivers of it: the sync :class:`Client` and the
+asyncio :class:`AsyncClient`, on unix, TCP, TLS, ssh and in-memory
+transports behind one small interface (:class:`Transport`,
+:class:`AsyncTransport`).
 """
 
+from ._async._client import AsyncClient
+from ._async._progress import AsyncProgressStream
+from ._async._response import AsyncStreamingResponse
+from ._async._session import AsyncSession
 from ._core._async_interface import AsyncConnectFactory, AsyncTransport
 from ._backends._async_memory import AsyncMemoryTransport, async_memory_pair
 from ._backends._async_ssh import AsyncSSHTransport
@@ -156,10 +162,14 @@ __all__ = [
     "APIVersion",
     "async_connect",
     "async_memory_pair",
+    "AsyncClient",
     "AsyncConnectFactory",
     "AsyncMemoryTransport",
+    "AsyncProgressStream",
+    "AsyncSession",
     "AsyncSocketStream",
     "AsyncSSHTransport",
+    "AsyncStreamingResponse",
     "AsyncTLSStream",
     "AsyncTransport",
     "auth_body",

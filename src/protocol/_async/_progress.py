@@ -1,32 +1,26 @@
-"""JSON progress streams (pull, push, build, load) consumed as they happen, for asyncio.
+"""Progress streams (pull, push, build, load) on the asyncio driver.
 
-The asyncio twin of the sync driver's ``ProgressStream``: an async iterator
-of :class:`ProgressMessage`, straight from the connection.  An in-band
-error raises its typed exception after every message before it was handed
-out, carrying the recent messages in ``messages`` (all of them for
-:meth:`AsyncProgressStream.collect`); a protocol or transport fault carries
-them the same way.  ``received`` is the same list.
+An :class:`AsyncProgressStream` hands out :class:`ProgressMessage` views
+one at a time, straight from the connection: a pull of thousands of
+layers' updates is never held as a list.  The per-message rules (in-band
+errors, what a fault carries) are the core's :class:`ProgressTracker`,
+shared with the sync driver.
 """
 
 from __future__ import annotations
 
-import collections
+import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._core._errors import ProtocolError, TransportError
-from .._core._events import StreamError
 from .._core._models import ProgressMessage
-from .._core._responses import error_from_stream
+from .._core._progress import RECENT, ProgressTracker
 
 if TYPE_CHECKING:
     from .._core._request import Request
 
-__all__ = ["AsyncProgressStream"]
-
-# How many recent messages an in-band error carries from a streamed
-# consumption (the earlier ones were handed to the caller already).
-RECENT = 100
+__all__ = ["AsyncProgressStream", "RECENT"]
 
 
 async def _aiter(items: Iterable[Any]) -> AsyncIterator[Any]:
@@ -56,35 +50,31 @@ class AsyncProgressStream:
         self.status = status
         self._close = close
         self._started = False
-        self.count = 0  # messages handed out so far
+        self._tracker: ProgressTracker | None = None
+
+    @property
+    def count(self) -> int:
+        """Messages handed out so far."""
+        return 0 if self._tracker is None else self._tracker.count
+
+    @classmethod
+    def from_response(cls, resp: Any) -> AsyncProgressStream:
+        """Over a JSON-stream :class:`AsyncStreamingResponse`."""
+        return cls(resp, request=resp.request, status=resp.status, close=resp.aclose)
 
     def __aiter__(self) -> AsyncIterator[ProgressMessage]:
-        return self._messages(collections.deque(maxlen=RECENT))
+        return self._messages(None)
 
-    async def _messages(self, recent: Any) -> AsyncIterator[ProgressMessage]:
+    async def _messages(self, keep: list[ProgressMessage] | None) -> AsyncIterator[ProgressMessage]:
         if self._started:
             raise RuntimeError("a progress stream can be consumed once")
         self._started = True
+        tracker = self._tracker = ProgressTracker(self.request, self.status, keep)
         try:
             async for item in self._source:
-                if isinstance(item, StreamError):
-                    exc = error_from_stream(item, self.request, self.status)
-                    exc.messages = list(recent)  # type: ignore[attr-defined]
-                    exc.received = exc.messages  # type: ignore[attr-defined]
-                    raise exc
-                msg = item if isinstance(item, ProgressMessage) else ProgressMessage(item)
-                recent.append(msg)
-                self.count += 1
-                yield msg
+                yield tracker.message(item)
         except (ProtocolError, TransportError) as fault:
-            # What arrived before the fault stays the caller's: the messages
-            # so far and those the failing read completed.
-            for item in getattr(fault, "items", None) or []:
-                if isinstance(item, dict):
-                    recent.append(item if isinstance(item, ProgressMessage) else ProgressMessage(item))
-            messages = list(recent)
-            setattr(fault, "messages", messages)  # as in-band errors have it
-            fault.received = messages
+            tracker.fault(fault)
             raise
         finally:
             await self.aclose()
@@ -92,18 +82,18 @@ class AsyncProgressStream:
     async def collect(self) -> list[ProgressMessage]:
         """Every message, as a list (an in-band error carries them all)."""
         messages: list[ProgressMessage] = []
-        async for _ in self._messages(messages):  # appends each message to the list
+        async for _ in self._messages(messages):  # the tracker appends each message
             pass
         return messages
 
     async def run(self, callback: Callable[[ProgressMessage], object]) -> ProgressMessage | None:
-        """Hand each message to ``callback`` as it arrives (a coroutine
-        function's result is awaited); the last one (for a build, the one
+        """Hand each message to ``callback`` as it arrives (what a coroutine
+        function returns is awaited); the last one (for a build, the one
         whose ``aux`` names the image) or None."""
         last = None
         async for last in self:
             result = callback(last)
-            if isinstance(result, Awaitable):
+            if inspect.isawaitable(result):
                 await result
         return last
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any, BinaryIO, Generic, TypeVar, Union
+from typing import Any, BinaryIO, Generic, Protocol, TypeVar, Union
 
 from .._core._async_interface import AsyncTransport
 from .._core._connection import Connection, ReceivedEvent
 from .._core._errors import MessageTooLarge, ProtocolError, ReadTimeout, StreamClosed, TransportError
-from .._core._events import ConnectionClosed, Data, EndOfMessage, Response, StreamError
+from .._core._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
 from .._core._exchange import timed_out
+from .._core._sinks import write_to
 from ._pool import AsyncPool
 
 __all__ = ["AsyncStreamingResponse", "exc_items", "Sink"]
@@ -35,6 +36,20 @@ Sink = Union[int, BinaryIO, Any]
 _I = TypeVar("_I")
 
 _ENDS = (EndOfMessage, ConnectionClosed)
+
+
+class _Owner(Protocol):
+    """What a response needs of its client: the pool, the read timeout and
+    the body bound."""
+
+    @property
+    def _pool(self) -> AsyncPool: ...
+
+    @property
+    def timeout(self) -> float | None: ...
+
+    @property
+    def max_body_size(self) -> int: ...
 
 
 def exc_items(exc: BaseException) -> list[Any]:
@@ -105,24 +120,19 @@ class AsyncStreamingResponse(Generic[_I]):
 
     def __init__(
         self,
-        pool: AsyncPool,
+        owner: _Owner,
         stream: AsyncTransport,
         conn: Connection,
         response: Response,
         pending: list[ReceivedEvent],
-        *,
-        timeout: float | None = None,
-        max_body_size: int | None = None,
         error: BaseException | None = None,
     ) -> None:
-        self._pool = pool
+        self._owner = owner
         self._stream: AsyncTransport | None = stream
         self._conn = conn
         self.response = response
         self.request = conn.request
         self._pending = pending
-        self._timeout = timeout  # for the read-timeout message
-        self._max_body_size = max_body_size
         self._error = error  # raised once the pending items are handed out
         self._done = False
         self._aborted = False  # aclose() came before the end of the body
@@ -142,7 +152,7 @@ class AsyncStreamingResponse(Generic[_I]):
         if stream is None:
             return
         if self._error is None and self._conn.reusable:
-            await self._pool.release(stream)
+            await self._owner._pool.release(stream)
         else:
             await stream.aclose()
 
@@ -179,7 +189,7 @@ class AsyncStreamingResponse(Generic[_I]):
         # a keep-alive connection (the pool also refuses it if any byte is
         # already waiting on it).
         if self._conn.reusable:
-            await self._pool.release(stream)
+            await self._owner._pool.release(stream)
         else:
             await stream.aclose()
 
@@ -223,7 +233,7 @@ class AsyncStreamingResponse(Generic[_I]):
             self._check_open()
         except ReadTimeout:
             await self.aclose()
-            raise timed_out(self.request, self._timeout) from None
+            raise timed_out(self.request, self._owner.timeout) from None
         except Exception as exc:
             if self._aborted and not isinstance(exc, StreamClosed):
                 # A read or parse failing because aclose() pulled the transport away.
@@ -277,7 +287,7 @@ class AsyncStreamingResponse(Generic[_I]):
     async def read_buffer(self, limit: int | None = -1) -> bytearray:
         """Like :meth:`read`, in one growing buffer."""
         if limit == -1:
-            limit = self._max_body_size
+            limit = self._owner.max_body_size
         if limit is not None:
             length = self.response.header(b"content-length")
             if length is not None and length.isdigit() and int(length) > limit \
@@ -302,6 +312,19 @@ class AsyncStreamingResponse(Generic[_I]):
             raise
         return buf
 
+    async def drain(self, stdout: Sink, stderr: Sink) -> list[StreamError]:
+        """The sink form of the whole body: items already decoded first,
+        then every read straight into the sinks; the in-band errors, in order."""
+        errors: list[StreamError] = []
+        async with self:
+            for ev in self.take_pending():
+                if isinstance(ev, StreamError):
+                    errors.append(ev)
+                elif hasattr(ev, "stream"):
+                    write_to(stdout if ev.stream == Stream.STDOUT else stderr, ev.data)
+            await self.drain_into(stdout, stderr, errors)
+        return errors
+
     async def drain_into(self, stdout: Sink, stderr: Sink, errors: list[StreamError]) -> None:
         """Read the rest of a container-output body straight into two sinks
         (the pending items are the caller's: :meth:`take_pending`)."""
@@ -322,7 +345,7 @@ class AsyncStreamingResponse(Generic[_I]):
             self._check_open()
         except ReadTimeout:
             await self.aclose()
-            raise timed_out(self.request, self._timeout) from None
+            raise timed_out(self.request, self._owner.timeout) from None
         except Exception as exc:
             if self._aborted and not isinstance(exc, StreamClosed):
                 raise self._closed_error() from None

@@ -4,7 +4,8 @@ The asyncio twin of the sync driver's ``Session``.  The sans-I/O
 :class:`~protocol.Connection` decodes the output in HIJACKED state; this
 module adds the transport: stdin writes, the half-close that gives the
 process EOF while its output keeps flowing, and closing.  Resizing and the
-exit code are engine operations on other connections, run by the client.
+exit code are engine operations on other connections, run by the client
+that made the session.
 
 One task may read while another writes (a process like ``cat`` blocks on a
 full output pipe until its output is read, so a large stdin must be written
@@ -16,8 +17,8 @@ or writes closes the connection (the transports abort on cancellation).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from .._core._async_interface import AsyncTransport
 from .._core._connection import Connection, ConnectionState, ReceivedEvent
@@ -29,7 +30,9 @@ from .._core._errors import (
     StreamClosed,
     TransportError,
 )
+from .._core._engine import Engine, Operation
 from .._core._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
+from .._core._output import OutputCollector
 from .._core._sinks import write_to
 from ._response import _Items
 
@@ -37,11 +40,8 @@ __all__ = ["AsyncSession"]
 
 _ENDS = (EndOfMessage, ConnectionClosed)
 
-
-class _Driver(Protocol):
-    """What a session needs of its client."""
-
-    timeout: float | None  # the read timeout, named in its error
+#: Runs an engine operation on the client that made the session.
+Runner = Callable[[Operation[Any]], Awaitable[Any]]
 
 
 class AsyncSession:
@@ -50,12 +50,14 @@ class AsyncSession:
     Iterate it with ``async for`` for output items (:class:`Frame`,
     :class:`StreamError`) until the daemon closes; :meth:`write` sends
     stdin; :meth:`close_stdin` half-closes (the process sees EOF, output
-    keeps coming); :meth:`copy_to` is the sink form.
+    keeps coming); :meth:`copy_to` is the sink form; :meth:`resize` and
+    :meth:`wait` talk to the daemon on other connections.
     """
 
     def __init__(
         self,
-        client: _Driver,
+        run: Runner,
+        engine: Engine,
         stream: AsyncTransport,
         conn: Connection,
         response: Response,
@@ -64,8 +66,11 @@ class AsyncSession:
         exec_id: str | None = None,
         container: str | None = None,
         tty: bool,
+        timeout: float | None = None,
     ) -> None:
-        self._client = client
+        self._run = run
+        self._engine = engine
+        self._timeout = timeout  # the client's read timeout, named in its error
         self._stream = stream
         self._conn = conn
         self.response = response
@@ -126,7 +131,7 @@ class AsyncSession:
                 raise self._closed_error() from None
             req = self._conn.request
             what = "the session" if req is None else f"{req.method} {req.target}"
-            limit = self._client.timeout
+            limit = self._timeout
             raise ReadTimeout(
                 f"{what}: no output from the daemon within {limit}s (read timeout)", req, limit
             ) from None
@@ -187,40 +192,49 @@ class AsyncSession:
         """All stdout and stderr bytes until EOF, at most ``limit`` in total.
 
         Past the limit, :class:`OutputLimitExceeded` is raised carrying what
-        was received so far (the session is closed): output is never cut
-        silently.  Any other protocol or transport error carries it in
-        ``exc.received`` as ``(stdout, stderr)``.
+        was received so far: output is never cut silently.  Any other error
+        carries it too, in ``exc.received`` (an :class:`ExecResult` with no
+        exit code).
         """
-        out: list[bytes] = []
-        err: list[bytes] = []
-        errors: list[StreamError] = []
-        total = 0
+        collector = OutputCollector(limit)
+        await self.collect_into(collector)
+        return collector.stdout, collector.stderr, collector.errors
+
+    async def collect_into(self, collector: OutputCollector) -> None:
+        """Feed every batch of output to ``collector`` until EOF (closing
+        the session when it refuses more)."""
         try:
             async for batch in self.read_batches():
-                for item in batch:
-                    if isinstance(item, StreamError):
-                        errors.append(item)
-                        continue
-                    total += len(item.data)
-                    if limit is not None and total > limit:
-                        keep = len(item.data) - (total - limit)
-                        (out if item.stream == Stream.STDOUT else err).append(item.data[:keep])
-                        await self.aclose()
-                        raise OutputLimitExceeded(
-                            f"the output passed the limit of {limit} bytes", limit,
-                            b"".join(out), b"".join(err),
-                        )
-                    (out if item.stream == Stream.STDOUT else err).append(item.data)
-        except (ProtocolError, TransportError) as exc:
-            if not isinstance(exc, OutputLimitExceeded):
-                for item in getattr(exc, "items", None) or []:  # the failing read's
-                    if not isinstance(item, StreamError) and hasattr(item, "stream"):
-                        (out if item.stream == Stream.STDOUT else err).append(item.data)
-                exc.received = (b"".join(out), b"".join(err))
+                collector.feed(batch)
+        except OutputLimitExceeded:
+            await self.aclose()
             raise
-        return b"".join(out), b"".join(err), errors
+        except (ProtocolError, TransportError) as exc:
+            collector.salvage(exc)
+            raise
 
     # -- control -------------------------------------------------------------
+
+    async def resize(self, size: Any = None, *, height: int | None = None, width: int | None = None) -> None:
+        """Resize the TTY (``/exec/{id}/resize`` or ``/containers/{id}/resize``).
+
+        Give ``os.get_terminal_size()`` (anything with ``lines`` and
+        ``columns``), or ``height=`` and ``width=`` by keyword.  Positional
+        numbers are refused: the API's order (h, w) is the reverse of
+        ``os.terminal_size``'s (columns, lines), and a swapped pair would be
+        accepted silently by the daemon.
+        """
+        await self._run(self._engine.resize(self, size, height=height, width=width))
+
+    async def wait(self, poll: float = 0.05, timeout: float | None = None) -> int | None:
+        """The exit code: exec inspect (polled until not Running) or container wait.
+
+        An exec is polled for at most ``timeout`` seconds (default: the
+        client's timeout, else 30 s); past it, :class:`Timeout` (also a
+        ``TimeoutError``) says what the daemon last reported, which is kept
+        in ``exc.received``.
+        """
+        return await self._run(self._engine.wait_session(self, poll, timeout))  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         """Close the connection; from another task it wakes a pending reader
