@@ -136,3 +136,12 @@ def test_own_driver_example(docker_host, monkeypatch):
     block = block_with("class TinyDriver")
     printed, expected = run_block(block), inline_expectations(block)
     assert printed == expected == ["OK", "SystemInfo", "True", "404"]
+
+
+@pytest.mark.podman
+@pytest.mark.integration
+def test_async_client_example(docker_host, engine, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    printed = run_block(block_with("protocol.AsyncClient()"))
+    assert printed[:3] == [engine.api_version, "OK", "0"]
+    assert sorted(printed[3:]) == ["STDERR b'err\\n'", "STDOUT b'out\\n'"]
