@@ -19,6 +19,7 @@ import asyncio
 import io
 import os
 import struct
+import threading
 import time
 
 import pytest
@@ -957,15 +958,31 @@ def irun(coro):
     return asyncio.run(asyncio.wait_for(coro, 120))
 
 
+# The private sshd relays to the system engine's socket (.ci/sshd), not the session's.
+SSH_ENGINE = pytest.mark.engines("system")
+
+
+def client_args(kind, request, docker_host):
+    """How AsyncClient reaches the private daemon: its unix socket, its
+    TCP+TLS port with a client certificate, or ssh:// through the private sshd."""
+    if kind == "unix":
+        return {"host": docker_host}
+    if kind == "tls":
+        tls = request.getfixturevalue("docker_tls")
+        return {"host": tls.host, "tls": TLSConfig(ca_cert=str(tls.ca), client_cert=str(tls.cert),
+                                                     client_key=str(tls.key))}
+    ssh = request.getfixturevalue("ssh_docker")
+    return {"host": ssh.host, "ssh_options": ssh.options}
+
+
 @pytest.fixture(params=["unix", "tls"])
 def daemon_args(request, docker_host):
-    """How AsyncClient reaches the private daemon: its unix socket, or its
-    TCP+TLS port with a client certificate."""
-    if request.param == "unix":
-        return {"host": docker_host}
-    tls = request.getfixturevalue("docker_tls")
-    return {"host": tls.host, "tls": TLSConfig(ca_cert=str(tls.ca), client_cert=str(tls.cert),
-                                                 client_key=str(tls.key))}
+    return client_args(request.param, request, docker_host)
+
+
+@pytest.fixture(params=["unix", "tls", pytest.param("ssh", marks=SSH_ENGINE)])
+def every_transport(request, docker_host):
+    return client_args(request.param, request, docker_host)
 
 
 async def start(client, cleanup, image, cmd, **config):
@@ -1018,9 +1035,9 @@ def probes(lines):
 
 
 @integration
-def test_ping_version_info(daemon_args, engine):
+def test_ping_version_info(every_transport, engine):
     async def main():
-        async with AsyncClient(**daemon_args) as c:
+        async with AsyncClient(**every_transport) as c:
             assert await c.ping() == "OK"
             version = await c.version()
             assert (version["ApiVersion"], version["MinAPIVersion"]) == (engine.api_version, engine.min_api_version)
@@ -1096,11 +1113,12 @@ def test_events_since_until(docker_host, docker_cleanup, test_image):
 
 
 @integration
-def test_exec_stdin_half_close_and_exit_code(daemon_args, docker_cleanup, test_image):
+def test_exec_stdin_half_close_and_exit_code(every_transport, docker_cleanup, test_image):
     """stdin written while output is read, EOF by half-close (on TLS: a
-    close_notify on memory BIOs), output to the end, then the exit code."""
+    close_notify on memory BIOs; on ssh: the socketpair's write_eof), output
+    to the end, then the exit code."""
     async def main():
-        async with AsyncClient(**daemon_args) as c:
+        async with AsyncClient(**every_transport) as c:
             cid = await start(c, docker_cleanup, test_image, ["sleep", "600"])
             data = bytes(range(256)) * 2048  # 512 KiB: more than the pipes hold
             async with await c.exec_stream(cid, ["sh", "-c", "cat; echo end >&2; exit 3"], stdin=True) as session:
@@ -1192,5 +1210,84 @@ def test_cancelling_a_waiting_task_closes_its_connection_and_leaks_nothing(
         await c.aclose()
         await asyncio.sleep(0.05)  # the loop's callbacks that release descriptors
         assert open_fds() == before
+
+    irun(main())
+
+
+@integration
+def test_attach_half_close_gives_eof_and_output_keeps_flowing(daemon_args, docker_cleanup, test_image):
+    async def main():
+        async with AsyncClient(**daemon_args) as c:
+            created = await c.create_container(test_image, ["sh", "-c", "cat; echo after-eof"], OpenStdin=True,
+                                               StdinOnce=True, HostConfig={"NetworkMode": "none"})
+            docker_cleanup.append(created.id)
+            await c.start_container(created.id)
+            async with await c.attach(created.id, stdin=True) as session:
+                assert session.container == created.id and session.exec_id is None
+                await session.write(b"line1\nline2\n")
+                await session.close_stdin()
+                out = b"".join([i.data async for i in session])
+                assert await session.wait() == 0
+            assert out == b"line1\nline2\nafter-eof\n"
+
+    irun(main())
+
+
+@integration
+def test_no_thread_does_the_io(daemon_args, docker_cleanup, test_image):
+    """exec_run with stdin, a follow and a negotiation: the loop's default
+    executor is never started and no thread appears."""
+    async def main():
+        threads = threading.active_count()
+        loop = asyncio.get_running_loop()
+        async with AsyncClient(**daemon_args) as c:
+            cid = await start(c, docker_cleanup, test_image, ["sh", "-c", "echo hi; exec sleep 600"])
+            result = await c.exec_run(cid, ["sh", "-c", "cat; echo err >&2"], input=b"in" * 100_000)
+            assert (result.exit_code, result.stdout, result.stderr) == (0, b"in" * 100_000, b"err\n")
+            async with await c.logs(cid, follow=True) as logs:
+                async for item in logs:
+                    assert item.data == b"hi\n"
+                    break
+            assert threading.active_count() == threads
+            assert getattr(loop, "_default_executor", None) is None
+
+    irun(main())
+
+
+@integration
+def test_stats_stream_and_one_sample(docker_host, docker_cleanup, test_image):
+    async def main():
+        async with AsyncClient(docker_host) as c:
+            cid = await start(c, docker_cleanup, test_image, ["sleep", "30"])
+            async with await c.stats(cid) as stats:
+                async for first in stats:
+                    break
+            assert "memory_stats" in first and "read" in first
+            one = [s async for s in await c.stats(cid, stream=False)]
+            assert len(one) == 1 and "cpu_stats" in one[0]
+
+    irun(main())
+
+
+@integration
+def test_many_concurrent_follows_each_get_their_own_container_lines(docker_host, docker_cleanup, test_image):
+    """200 logs(follow=True) on one loop (20 containers, 10 followers each):
+    every follower receives exactly its container's lines, in order."""
+    async def main():
+        async with AsyncClient(docker_host, pool_size=8) as c:
+            cids = []
+            for n in range(20):
+                # Each container waits for its followers, then prints its own lines.
+                cids.append(await start(c, docker_cleanup, test_image, [
+                    "sh", "-c", f"sleep 3; i=0; while [ $i -lt 50 ]; do echo c{n}-$i; i=$((i+1)); done"]))
+
+            async def follow(n):
+                async with await c.logs(cids[n], follow=True) as logs:
+                    return b"".join([f.data async for f in logs])
+
+            results = await asyncio.gather(*(follow(i % 20) for i in range(200)))
+            for i, got in enumerate(results):
+                n = i % 20
+                assert got == b"".join(b"c%d-%d\n" % (n, j) for j in range(50)), i
 
     irun(main())
