@@ -11,8 +11,10 @@ streams and the pool.
 Then the public client against the private daemon, on its unix socket and
 its TLS port: negotiation once for many concurrent first requests, logs
 (follow and sink form too), events, exec with stdin and half-close (over
-TLS: close_notify on memory BIOs), TTY and resize, exec_run with its output
-cap, and cancellation of a task waiting on a stream or a session (its
+TLS: close_notify on memory BIOs; ssh:// too), attach with half-close, TTY
+and resize, exec_run with its output cap, stats, push and pull through the
+local registry, build, 200 concurrent follows on one loop, no thread used
+for I/O, and cancellation of a task waiting on a stream or a session (its
 connection closed at once, no file descriptor left behind)."""
 
 import asyncio
@@ -21,16 +23,19 @@ import os
 import struct
 import threading
 import time
+import uuid
 
 import pytest
 
 from protocol import (
+    APIError,
     APIVersion,
     AsyncClient,
     ConnectionLost,
     Data,
     LocalProtocolError,
     MessageTooLarge,
+    NotFound,
     OutputLimitExceeded,
     RemoteProtocolError,
     Request,
@@ -40,6 +45,7 @@ from protocol import (
     StreamError,
     TLSConfig,
     TransportError,
+    Unauthorized,
     async_connect,
     async_memory_pair,
     parse_host,
@@ -860,7 +866,6 @@ def test_progress_messages_then_the_in_band_error(twin):
                         chunked(b'{"errorDetail":{"message":"unauthorized: no"},"error":"unauthorized: no"}\r\n')
                         + b"0\r\n\r\n"))
         seen = []
-        from protocol import Unauthorized
         with pytest.raises(Unauthorized) as info:
             async with stream:
                 async for msg in stream:
@@ -1289,5 +1294,63 @@ def test_many_concurrent_follows_each_get_their_own_container_lines(docker_host,
             for i, got in enumerate(results):
                 n = i % 20
                 assert got == b"".join(b"c%d-%d\n" % (n, j) for j in range(50)), i
+
+    irun(main())
+
+
+@integration
+def test_push_and_pull_through_the_registry(docker_host, registry, test_image):
+    """Progress streams of a push and a pull as async iterators; a wrong
+    password is the typed in-band (push) or HTTP (pull) refusal."""
+    async def main():
+        repo, tag = f"{registry.host}/protocol/async-{uuid.uuid4().hex[:8]}", "t1"
+        ref = f"{repo}:{tag}"
+        good = {"username": registry.username, "password": registry.password, "serveraddress": registry.host}
+        bad = {**good, "password": "not-the-password"}
+        async with AsyncClient(docker_host) as c:
+            await c.call("images.tag", name=test_image, repo=repo, tag=tag)
+            try:
+                with pytest.raises(Unauthorized) as info:
+                    await c.push(repo, tag, auth=bad)
+                assert info.value.status == 200
+                async with await c.push_stream(ref, auth=good) as stream:
+                    messages = [m async for m in stream]
+                aux = [m["aux"] for m in messages if "aux" in m]
+                assert len(aux) == 1 and aux[0]["Tag"] == tag and aux[0]["Digest"].startswith("sha256:")
+                await c.call("images.remove", name=ref)
+                with pytest.raises(Unauthorized):
+                    await c.pull(repo, tag, auth=bad)
+                seen = []
+                last = await (await c.pull_stream(ref, auth=good)).run(seen.append)
+                assert seen and last is seen[-1]
+                assert any(aux[0]["Digest"] in m.get("status", "") for m in seen)
+                assert (await c.inspect_image(ref))["Id"] == (await c.inspect_image(test_image))["Id"]
+            finally:
+                try:
+                    await c.call("images.remove", name=ref)
+                except NotFound:
+                    pass
+
+    irun(main())
+
+
+@integration
+def test_build_from_a_directory_and_the_in_band_error(docker_host, test_image, tmp_path):
+    async def main():
+        tag = f"protocol-test/async-build:{uuid.uuid4().hex[:8]}"
+        (tmp_path / "Dockerfile").write_text(f"FROM {test_image}\nCOPY hello.txt /\nRUN cat /hello.txt\n")
+        (tmp_path / "hello.txt").write_text("hello from the async build\n")
+        async with AsyncClient(docker_host) as c:
+            try:
+                messages = await c.build(str(tmp_path), tag=tag, rm=True)
+                assert any("hello from the async build" in m.get("stream", "") for m in messages)
+                assert any("aux" in m for m in messages)
+                (tmp_path / "Dockerfile").write_text(f"FROM {test_image}\nRUN exit 7\n")
+                with pytest.raises(APIError) as info:
+                    await c.build(str(tmp_path), rm=True, forcerm=True)
+                assert "returned a non-zero code: 7" in info.value.message
+                assert info.value.messages  # what the build printed before
+            finally:
+                await c.call("images.remove", name=tag, force=True)
 
     irun(main())
