@@ -61,6 +61,43 @@ TOOLKIT = textwrap.dedent("""
     print(n, protocol.IMPLEMENTATION, file=sys.stderr)
 """)
 
+ASYNC_TOOLKIT = textwrap.dedent("""
+    import asyncio, os, sys, protocol
+    mode, host, cid = sys.argv[1:4]
+    async def main():
+        n = 0
+        async with protocol.AsyncClient(host, version="1.41") as c:
+            if mode == "items":
+                async with await c.logs(cid, tty=False) as resp:
+                    async for item in resp:
+                        n += 1
+            elif mode == "batches":
+                async with await c.logs(cid, tty=False) as resp:
+                    async for batch in resp.read_batches():
+                        n += len(batch)
+            else:
+                fd = os.open(os.devnull, os.O_WRONLY)
+                await c.logs_into(cid, fd, fd, tty=False)
+        return n
+    print(asyncio.run(main()), protocol.IMPLEMENTATION, file=sys.stderr)
+""")
+
+AIODOCKER = textwrap.dedent("""
+    import asyncio, sys, aiodocker
+    host, cid = sys.argv[1:3]
+    async def main():
+        n = 0
+        docker = aiodocker.Docker(url=host, api_version="v1.41")
+        try:
+            container = docker.containers.container(cid)
+            async for _ in container.log(stdout=True, stderr=True, follow=True):
+                n += 1
+        finally:
+            await docker.close()
+        return n
+    print(asyncio.run(main()), file=sys.stderr)
+""")
+
 DOCKER_PY = textwrap.dedent("""
     import sys, docker
     host, cid = sys.argv[1:3]
@@ -160,6 +197,8 @@ def clients(host: str, sock_path: str, cid: str) -> dict[str, tuple[list[str], d
     out: dict[str, tuple[list[str], dict[str, str] | None]] = {}
     for mode in ("items", "batches", "sink"):
         out[f"protocol cython {mode}"] = ([py, "-c", TOOLKIT, mode, host, cid], None)
+    for mode in ("items", "batches", "sink"):
+        out[f"protocol async cython {mode}"] = ([py, "-c", ASYNC_TOOLKIT, mode, host, cid], None)
     for mode in ("items", "sink"):
         out[f"protocol python {mode}"] = ([py, "-c", TOOLKIT, mode, host, cid], env_py)
     try:
@@ -168,6 +207,12 @@ def clients(host: str, sock_path: str, cid: str) -> dict[str, tuple[list[str], d
         out["docker-py logs(stream=True)"] = ([py, "-c", DOCKER_PY, host, cid], None)
     except ImportError:
         print("(docker-py not installed: pip install .[bench])")
+    try:
+        import aiodocker  # noqa: F401
+
+        out["aiodocker log()"] = ([py, "-c", AIODOCKER, host, cid], None)
+    except ImportError:
+        print("(aiodocker not installed: pip install .[bench])")
     docker_cli = shutil.which("docker")
     if docker_cli:
         out["docker CLI"] = ([docker_cli, "-H", host, "logs", cid], None)

@@ -11,8 +11,10 @@ over a unix socket, so the client is the bottleneck) and, unless
 Small requests on one kept-alive connection, ``GET /_ping``, ``GET
 /version`` and ``GET /containers/{id}/json``: µs per call, as the ratio to
 the baseline, a raw-socket loop that sends a fixed request and reads the
-answer up to its Content-Length (no parsing beyond that); stdlib
-``http.client`` and docker-py (``pip install .[bench]``) as peers.
+answer up to its Content-Length (no parsing beyond that); the sync
+``Client`` and the asyncio ``AsyncClient`` (one event loop kept for the
+whole table); stdlib ``http.client`` and docker-py (``pip install
+.[bench]``) as peers.
 
 JSON stream: ``GET /events`` answered by the replay server with N events
 (each its own HTTP chunk, as dockerd sends them).  Baseline: a raw loop
@@ -26,6 +28,7 @@ the machine is shared, so only ratios within one run are compared.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import http.client
 import importlib.util
@@ -212,6 +215,17 @@ def small_requests_table(where: str, path: str, host: str, cid: str, calls: int,
     raw = RawLoop(path)
     std = UnixHTTPConnection(path)
     client = protocol.Client(host, version="1.41")
+    # The asyncio client on one loop kept for the whole table, as an
+    # application would keep it: each round runs its calls in one task.
+    loop = asyncio.new_event_loop()
+    aclient = protocol.AsyncClient(host, version="1.41")
+
+    async def sequential(make: Callable[[], Any]) -> list[Any]:
+        return [await make() for _ in range(calls)]
+
+    theirs: dict[str, Callable[[], Any]] = {
+        "ping": aclient.ping, "version": aclient.version, "inspect": lambda: aclient.inspect_container(cid),
+    }
     api = None
     if docker_py:
         import docker
@@ -228,6 +242,8 @@ def small_requests_table(where: str, path: str, host: str, cid: str, calls: int,
             "http.client": lambda t=target: [stdlib_get(std, t) for _ in range(calls)],
             f"protocol Client.{'inspect_container' if name == 'inspect' else name}()":
                 lambda f=ours[name]: [f() for _ in range(calls)],
+            f"protocol AsyncClient.{'inspect_container' if name == 'inspect' else name}()":
+                lambda f=theirs[name]: loop.run_until_complete(sequential(f)),
         }
         if api is not None:
             dp = {"ping": api.ping, "version": api.version, "inspect": lambda: api.inspect_container(cid)}[name]
@@ -240,6 +256,8 @@ def small_requests_table(where: str, path: str, host: str, cid: str, calls: int,
     raw.close()
     std.close()
     client.close()
+    loop.run_until_complete(aclient.aclose())
+    loop.close()
 
 
 def events_table(path: str, host: str, count: int, repeat: int, docker_py: bool) -> None:
@@ -247,9 +265,18 @@ def events_table(path: str, host: str, count: int, repeat: int, docker_py: bool)
         with protocol.Client(host, version="1.41") as c:
             return sum(1 for _ in c.events())
 
+    async def ours_async() -> int:
+        async with protocol.AsyncClient(host, version="1.41") as c:
+            n = 0
+            async with await c.events() as events:
+                async for _ in events:
+                    n += 1
+            return n
+
     rows: dict[str, Callable[[], Any]] = {
         "raw recv + json.loads": lambda: raw_events(path, "/v1.41/events"),
         "protocol Client.events()": ours,
+        "protocol AsyncClient.events()": lambda: asyncio.run(ours_async()),
     }
     if docker_py:
         import docker
