@@ -1,0 +1,619 @@
+"""The asyncio driver against the sync driver and the peers, side by side in one run.
+
+    .venv/bin/python benchmarks/async_compare.py --quick      # CI: under 2 minutes, checks the script works
+    .venv/bin/python benchmarks/async_compare.py              # default sizes
+    .venv/bin/python benchmarks/async_compare.py --profile    # + cProfile of the asyncio rows
+
+Three workloads, one table each (the baseline row, every row's time as a
+ratio to it, the peers), then the issue's targets as ratios of this run:
+
+* logs: client-bound log reading.  The replay server of
+  ``benchmarks/e2e_logs.py`` (a separate process) answers with the captured
+  bytes of a real daemon's logs response, sent with ``sendfile`` over a unix
+  socket, so the client is the bottleneck.  ``AsyncClient`` per item and in
+  the sink form (``logs_into``) against ``Client``'s, and against
+  aiodocker's ``container.log()`` (list form, and per item with
+  ``follow=True``).  Baseline: a blocking socket loop that reads and
+  discards.  Targets: async per item >= 0.6x sync per item, async sink >=
+  0.8x sync sink (as speeds), async >= 10x aiodocker.
+* ping: ``GET /_ping`` round trips on one kept-alive connection, against
+  the replay server of ``benchmarks/e2e_requests.py``: ``Client.ping()``
+  against a blocking raw socket loop (the baseline; target <= 1.3x), and
+  ``AsyncClient.ping()`` against a raw asyncio loop (an ``asyncio.Protocol``
+  that writes a fixed request and waits for Content-Length bytes; target <=
+  2x); docker-py and aiodocker as peers.
+* ssh: the private daemon's logs read with ``logs_into`` over ``ssh://``
+  (ssh + ``docker system dial-stdio`` on the private sshd, ``.ci/sshd``)
+  and over the unix socket, on both drivers; and connection set-up: a new
+  client's first request against its second, on a pooled connection (which
+  must be free of ssh start-up).
+
+Every table's rows are measured round-robin (``--repeat`` rounds) and the
+median taken: the machine is shared, so only ratios within one run are
+compared.  The asyncio rows run on one event loop that lives for the whole
+run; every client is created once and kept warm, sync and async alike.
+Needs the private daemon (``.ci/dockerd start``), for the ssh table the
+private sshd (``.ci/sshd start``), and for the peers ``pip install .[bench]``
+(docker-py, aiodocker).  Nothing here asserts a speed; the script fails
+only if a client misreads (every row's item or byte count is checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import importlib.util
+import io
+import json
+import os
+import pstats
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import e2e_logs  # noqa: E402  (the logs replay server, the finished container with N lines)
+import e2e_requests  # noqa: E402  (the small-requests replay server, the blocking raw loop)
+import ssh_transport  # noqa: E402  (the harness's services, the ssh options)
+
+import protocol  # noqa: E402
+
+REPO = HERE.parent
+API = "1.41"  # what the replay servers declare; pinned everywhere, so no row negotiates
+
+Row = Callable[[], Any]
+
+
+def have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+# ---------------------------------------------------------------------------
+# Measuring: sync rows are called, async rows run on the one loop.
+# ---------------------------------------------------------------------------
+
+
+class Runner:
+    """Turns every row into a plain callable: an async row's coroutine is run
+    to completion on the loop that every async client of the run lives on."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def sync(self, make: Callable[[], Awaitable[Any]]) -> Row:
+        return lambda: self.loop.run_until_complete(make())
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+
+def interleaved(rows: dict[str, Row], repeat: int) -> dict[str, float]:
+    """Median seconds per row, round-robin over the rows, after one warm-up round."""
+    times: dict[str, list[float]] = {name: [] for name in rows}
+    for fn in rows.values():
+        fn()
+    for _ in range(repeat):
+        for name, fn in rows.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def table(title: str, medians: dict[str, float], baseline: str, per: int, unit: str,
+          notes: dict[str, str] | None = None) -> None:
+    base = medians[baseline]
+    print(f"\n{title}")
+    print(f"  baseline: {baseline}; ratio = time / baseline time (lower is faster)")
+    print(f"  {'row':48} {'ratio':>8} {'median s':>10} {'µs/' + unit:>12} {'k ' + unit + '/s':>12}")
+    for name, t in medians.items():
+        note = f"  ({notes[name]})" if notes and name in notes else ""
+        print(f"  {name:48} {t / base:7.2f}x {t:10.4f} {t / per * 1e6:12.3f} {per / t / 1e3:12.1f}{note}")
+
+
+def targets(lines: list[tuple[str, float, str, float]]) -> None:
+    """(what, measured, comparison, bound): printed, never asserted."""
+    print("  targets (speed ratios of this run; informational, the machine is shared):")
+    for what, value, op, bound in lines:
+        met = value >= bound if op == ">=" else value <= bound
+        print(f"    {what:62} {value:7.2f}x  target {op} {bound}x  {'met' if met else 'MISSED'}")
+
+
+# ---------------------------------------------------------------------------
+# (a) client-bound logs through the replay server
+# ---------------------------------------------------------------------------
+
+
+def capture_logs(sock: str, cid: str, tmp: Path) -> tuple[Path, Path, int]:
+    """The daemon's exact logs response bytes and an inspect answer, as the
+    replay server serves them; and the number of frames in the body."""
+    capture = tmp / "logs.http"
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    s.sendall(f"GET /v{API}/containers/{cid}/logs?stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\n\r\n".encode())
+    raw = bytearray()
+    while not raw.endswith(b"0\r\n\r\n"):
+        data = s.recv(1 << 20)
+        if not data:
+            break
+        raw += data
+    s.close()
+    capture.write_bytes(raw)
+    frames = len(protocol.MultiplexedStreamDecoder(chunked=True).feed(bytes(raw[raw.index(b"\r\n\r\n") + 4:])))
+    status, body = e2e_logs.docker_api(sock, "GET", f"/v{API}/containers/{cid}/json")
+    assert status == 200, body
+    inspect = tmp / "inspect.http"
+    inspect.write_bytes(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return capture, inspect, frames
+
+
+def bare_logs(path: str, cid: str) -> int:
+    """The baseline: send the request, read and discard up to the last chunk."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(f"GET /v{API}/containers/{cid}/logs?stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\n\r\n".encode())
+    buf = bytearray(262144)
+    tail = b""
+    total = 0
+    while True:
+        n = s.recv_into(buf)
+        if not n:
+            break
+        total += n
+        tail = (tail + bytes(buf[max(0, n - 5):n]))[-5:]
+        if tail == b"0\r\n\r\n":
+            break
+    s.close()
+    return total
+
+
+class Counter:
+    """A sink that counts bytes (the rows' check), for the check runs only."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def write(self, data: Any) -> None:
+        self.n += len(data)
+
+
+def logs_workload(args: argparse.Namespace, runner: Runner, dockerd_sock: str) -> None:
+    print(f"\n== logs: a finished container with {args.lines} lines of {e2e_logs.LINE + 1} bytes, "
+          "replayed from a separate process (sendfile, unix socket)", flush=True)
+    cid = e2e_logs.make_container(dockerd_sock, args.lines)
+    try:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            tmp = Path(tmpdir)
+            capture, inspect, frames = capture_logs(dockerd_sock, cid, tmp)
+            rsock = str(tmp / "replay.sock")
+            server = subprocess.Popen([sys.executable, "-c", e2e_logs.REPLAY_SERVER, rsock, str(capture),
+                                       str(inspect)], stdout=subprocess.PIPE)
+            try:
+                assert server.stdout is not None
+                server.stdout.readline()
+                run_logs(args, runner, f"unix://{rsock}", rsock, cid, frames)
+            finally:
+                server.kill()
+                server.wait()
+    finally:
+        e2e_logs.docker_api(dockerd_sock, "DELETE", f"/v{API}/containers/{cid}?force=1")
+
+
+def run_logs(args: argparse.Namespace, runner: Runner, host: str, path: str, cid: str, frames: int) -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    sync = protocol.Client(host, version=API)
+    aclient = protocol.AsyncClient(host, version=API)
+    payload = args.lines * (e2e_logs.LINE + 1)
+
+    def sync_items() -> int:
+        n = 0
+        for _ in sync.logs(cid, tty=False):
+            n += 1
+        return n
+
+    async def async_items() -> int:
+        n = 0
+        async with await aclient.logs(cid, tty=False) as resp:
+            async for _ in resp:
+                n += 1
+        return n
+
+    rows: dict[str, Row] = {
+        "raw socket loop (blocking, no parsing)": lambda: bare_logs(path, cid),
+        "Client per item": sync_items,
+        "Client sink (logs_into)": lambda: sync.logs_into(cid, devnull, devnull, tty=False),
+        "AsyncClient per item": runner.sync(async_items),
+        "AsyncClient sink (logs_into)": runner.sync(lambda: aclient.logs_into(cid, devnull, devnull, tty=False)),
+    }
+    checks: dict[str, Row] = {
+        "Client per item": sync_items,
+        "AsyncClient per item": runner.sync(async_items),
+    }
+    counted_sync, counted_async = Counter(), Counter()
+    sync.logs_into(cid, counted_sync, counted_sync, tty=False)
+    runner.loop.run_until_complete(aclient.logs_into(cid, counted_async, counted_async, tty=False))
+    assert counted_sync.n == counted_async.n == payload, (counted_sync.n, counted_async.n, payload)
+
+    docker = None
+    if have("aiodocker"):
+        import aiodocker
+
+        async def make_docker() -> Any:
+            return aiodocker.Docker(url=host, api_version=f"v{API}")
+
+        docker = runner.loop.run_until_complete(make_docker())
+        container = docker.containers.container(cid)
+
+        async def aiodocker_list() -> int:
+            return len(await container.log(stdout=True, stderr=True))
+
+        async def aiodocker_items() -> int:
+            n = 0
+            async for _ in container.log(stdout=True, stderr=True, follow=True):
+                n += 1
+            return n
+
+        rows["aiodocker log() (list)"] = runner.sync(aiodocker_list)
+        rows["aiodocker log(follow=True) per item"] = runner.sync(aiodocker_items)
+        checks["aiodocker log() (list)"] = rows["aiodocker log() (list)"]
+        checks["aiodocker log(follow=True) per item"] = rows["aiodocker log(follow=True) per item"]
+    else:
+        print("  (aiodocker not installed: pip install .[bench]; its rows are left out)")
+    for name, fn in checks.items():  # every client saw every frame
+        got = fn()
+        if got != frames:
+            raise AssertionError(f"{name}: {got} items, expected {frames}")
+    try:
+        medians = interleaved(rows, args.repeat)
+    finally:
+        if docker is not None:
+            runner.loop.run_until_complete(docker.close())
+    table(f"logs, client-bound: {frames} frames ({payload / 1e6:.1f} MB payload), median of {args.repeat}",
+          medians, "raw socket loop (blocking, no parsing)", frames, "frame")
+    speed = {name: 1 / t for name, t in medians.items()}
+    goals = [
+        ("AsyncClient per item / Client per item", speed["AsyncClient per item"] / speed["Client per item"],
+         ">=", 0.6),
+        ("AsyncClient sink / Client sink", speed["AsyncClient sink (logs_into)"] / speed["Client sink (logs_into)"],
+         ">=", 0.8),
+    ]
+    if docker is not None:
+        goals += [
+            ("AsyncClient per item / aiodocker log(follow=True) per item",
+             speed["AsyncClient per item"] / speed["aiodocker log(follow=True) per item"], ">=", 10),
+            ("AsyncClient sink / aiodocker log() (list)",
+             speed["AsyncClient sink (logs_into)"] / speed["aiodocker log() (list)"], ">=", 10),
+        ]
+    targets(goals)
+    if args.profile:
+        profile(runner, "AsyncClient per item", rows["AsyncClient per item"])
+        profile(runner, "AsyncClient sink (logs_into)", rows["AsyncClient sink (logs_into)"])
+    sync.close()
+    runner.loop.run_until_complete(aclient.aclose())
+    os.close(devnull)
+
+
+# ---------------------------------------------------------------------------
+# (b) /_ping round trips on one kept-alive connection
+# ---------------------------------------------------------------------------
+
+
+class RawAsyncLoop(asyncio.Protocol):
+    """The asyncio baseline: write a fixed request, wait until the answer's
+    head and Content-Length bytes are in (no parsing beyond that)."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.waiter: asyncio.Future[bytes] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buf[:end]).lower()
+        i = head.index(b"content-length:") + 15
+        stop = head.find(b"\r\n", i)
+        total = end + 4 + int(head[i:stop if stop >= 0 else len(head)])
+        if len(self.buf) >= total:
+            body = bytes(self.buf[end + 4:total])
+            del self.buf[:total]
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(body)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("closed"))
+
+    async def get(self, request: bytes) -> bytes:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
+
+
+def ping_workload(args: argparse.Namespace, runner: Runner) -> None:
+    calls = args.calls
+    print(f"\n== ping: GET /_ping x {calls} on one kept-alive connection, replay server", flush=True)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        (tmp / "inspect.json").write_bytes(json.dumps({"Id": e2e_requests.CID}).encode())
+        (tmp / "events.http").write_bytes(e2e_requests.events_body(1))
+        path = str(tmp / "replay.sock")
+        server = subprocess.Popen([sys.executable, "-c", e2e_requests.REPLAY, path, str(tmp / "inspect.json"),
+                                   str(tmp / "events.http")], stdout=subprocess.PIPE)
+        try:
+            assert server.stdout is not None
+            server.stdout.readline()
+            run_ping(args, runner, path, calls)
+        finally:
+            server.kill()
+            server.wait()
+
+
+def run_ping(args: argparse.Namespace, runner: Runner, path: str, calls: int) -> None:
+    host = f"unix://{path}"
+    loop = runner.loop
+    request = b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+    raw = e2e_requests.RawLoop(path)
+    sync = protocol.Client(host, version=API)
+    aclient = protocol.AsyncClient(host, version=API)
+
+    async def raw_connect() -> RawAsyncLoop:
+        _, proto = await asyncio.get_running_loop().create_unix_connection(RawAsyncLoop, path)
+        return proto
+
+    araw = loop.run_until_complete(raw_connect())
+
+    def sync_raw() -> None:
+        for _ in range(calls):
+            if raw.get(request) != b"OK":
+                raise AssertionError("raw loop: not OK")
+
+    def sync_client() -> None:
+        for _ in range(calls):
+            if sync.ping() != "OK":
+                raise AssertionError("Client.ping(): not OK")
+
+    async def async_raw() -> None:
+        for _ in range(calls):
+            if await araw.get(request) != b"OK":
+                raise AssertionError("raw asyncio loop: not OK")
+
+    async def async_client() -> None:
+        for _ in range(calls):
+            if await aclient.ping() != "OK":
+                raise AssertionError("AsyncClient.ping(): not OK")
+
+    rows: dict[str, Row] = {
+        "raw socket loop (blocking, fixed request)": sync_raw,
+        "Client.ping()": sync_client,
+        "raw asyncio loop (Protocol, fixed request)": runner.sync(async_raw),
+        "AsyncClient.ping()": runner.sync(async_client),
+    }
+    notes: dict[str, str] = {}
+    api = docker = None
+    if have("docker"):
+        import docker as docker_py
+
+        api = docker_py.APIClient(base_url=host, version=API)
+
+        def dockerpy() -> None:
+            for _ in range(calls):
+                api.ping()
+
+        rows["docker-py APIClient.ping()"] = dockerpy
+    else:
+        print("  (docker-py not installed: pip install .[bench]; its row is left out)")
+    if have("aiodocker"):
+        import aiodocker
+
+        async def make_docker() -> Any:
+            return aiodocker.Docker(url=host, api_version=f"v{API}")
+
+        docker = loop.run_until_complete(make_docker())
+
+        async def aiodocker_ping() -> None:
+            for _ in range(calls):
+                # aiodocker has no ping(): its request method, as its own calls use it.
+                async with docker._query("_ping") as resp:
+                    if await resp.read() != b"OK":
+                        raise AssertionError("aiodocker: not OK")
+
+        rows["aiodocker _query('_ping')"] = runner.sync(aiodocker_ping)
+        notes["aiodocker _query('_ping')"] = "no public ping; the request method its calls use"
+    else:
+        print("  (aiodocker not installed: pip install .[bench]; its row is left out)")
+    try:
+        medians = interleaved(rows, args.repeat)
+    finally:
+        if docker is not None:
+            loop.run_until_complete(docker.close())
+    table(f"ping, client-bound: GET /_ping x {calls}, median of {args.repeat}", medians,
+          "raw socket loop (blocking, fixed request)", calls, "call", notes)
+    print("  the asyncio rows against the raw asyncio loop:")
+    base = medians["raw asyncio loop (Protocol, fixed request)"]
+    for name in rows:
+        if name.startswith(("AsyncClient", "aiodocker")):
+            print(f"    {name:46} {medians[name] / base:7.2f}x")
+    targets([
+        ("Client.ping() / raw socket loop (time)",
+         medians["Client.ping()"] / medians["raw socket loop (blocking, fixed request)"], "<=", 1.3),
+        ("AsyncClient.ping() / raw asyncio loop (time)",
+         medians["AsyncClient.ping()"] / base, "<=", 2.0),
+    ])
+    if args.profile:
+        profile(runner, "AsyncClient.ping()", rows["AsyncClient.ping()"])
+    raw.close()
+    araw.transport.close()  # type: ignore[union-attr]
+    sync.close()
+    loop.run_until_complete(aclient.aclose())
+    if api is not None:
+        api.close()
+
+
+# ---------------------------------------------------------------------------
+# (c) ssh against unix, both drivers
+# ---------------------------------------------------------------------------
+
+
+def ssh_workload(args: argparse.Namespace, runner: Runner, dockerd_host: str) -> None:
+    print(f"\n== ssh: logs_into of {args.ssh_lines} lines of 61 bytes from the private daemon, "
+          "over unix and over ssh://; connection set-up", flush=True)
+    try:
+        ssh_host, ssh_options = ssh_transport.ssh_settings()
+    except subprocess.CalledProcessError as exc:
+        print(f"  (the private sshd did not start, the ssh table is left out: {exc.stderr!r})")
+        return
+    loop = runner.loop
+    cid = ssh_transport.make_logs(dockerd_host, args.ssh_lines)
+    size = args.ssh_lines * 61
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    makers: dict[str, Callable[[], Any]] = {
+        "Client unix": lambda: protocol.Client(dockerd_host, version=API),
+        "Client ssh": lambda: protocol.Client(ssh_host, version=API, ssh_options=ssh_options),
+        "AsyncClient unix": lambda: protocol.AsyncClient(dockerd_host, version=API),
+        "AsyncClient ssh": lambda: protocol.AsyncClient(ssh_host, version=API, ssh_options=ssh_options),
+    }
+    try:
+        clients = {name: make() for name, make in makers.items()}
+        rows: dict[str, Row] = {}
+        for name, c in clients.items():
+            if name.startswith("Async"):
+                rows[name] = runner.sync(lambda c=c: c.logs_into(cid, devnull, devnull, tty=False))
+            else:
+                rows[name] = lambda c=c: c.logs_into(cid, devnull, devnull, tty=False)
+        for name, c in clients.items():  # every transport carries every byte
+            counted = Counter()
+            if name.startswith("Async"):
+                loop.run_until_complete(c.logs_into(cid, counted, counted, tty=False))
+            else:
+                c.logs_into(cid, counted, counted, tty=False)
+            if counted.n != size:
+                raise AssertionError(f"{name}: {counted.n} bytes, expected {size}")
+        medians = interleaved(rows, args.repeat)
+        for name, c in clients.items():
+            if name.startswith("Async"):
+                loop.run_until_complete(c.aclose())
+            else:
+                c.close()
+        table(f"ssh, logs_into of {size / 1e6:.1f} MB (daemon-bound), median of {args.repeat}",
+              medians, "Client unix", args.ssh_lines, "line")
+        for driver in ("Client", "AsyncClient"):
+            t_unix, t_ssh = medians[f"{driver} unix"], medians[f"{driver} ssh"]
+            print(f"    {driver:12} ssh {size / t_ssh / 1e6:7.1f} MB/s, unix {size / t_unix / 1e6:7.1f} MB/s: "
+                  f"ssh at {t_unix / t_ssh:.2f}x the unix speed")
+
+        # Set-up: a new client's first request (connect; for ssh the ssh
+        # process, key exchange and the remote CLI's start) against its
+        # second (the pooled connection).
+        firsts: dict[str, list[float]] = {name: [] for name in makers}
+        seconds: dict[str, list[float]] = {name: [] for name in makers}
+        for _ in range(args.repeat):
+            for name, make in makers.items():
+                first, second = setup_once(runner, name, make)
+                firsts[name].append(first)
+                seconds[name].append(second)
+        print(f"\nssh, connection set-up: a new client's first ping and second ping, median of {args.repeat}")
+        print(f"  {'client':20} {'first ms (connect)':>20} {'second ms (pooled)':>20} {'second/first':>13}")
+        for name in makers:
+            f, s = statistics.median(firsts[name]), statistics.median(seconds[name])
+            print(f"  {name:20} {f * 1e3:20.2f} {s * 1e3:20.3f} {s / f:12.3f}x")
+        for driver in ("Client", "AsyncClient"):
+            s_ssh = statistics.median(seconds[f"{driver} ssh"])
+            s_unix = statistics.median(seconds[f"{driver} unix"])
+            f_ssh = statistics.median(firsts[f"{driver} ssh"])
+            print(f"    {driver:12} pooled ssh ping {s_ssh * 1e3:.2f} ms vs unix {s_unix * 1e3:.2f} ms; "
+                  f"ssh start-up {(f_ssh - s_ssh) * 1e3:.0f} ms paid once")
+    finally:
+        os.close(devnull)
+        with protocol.Client(dockerd_host) as c:
+            c.remove_container(cid, force=True)
+
+
+def setup_once(runner: Runner, name: str, make: Callable[[], Any]) -> tuple[float, float]:
+    if not name.startswith("Async"):
+        with make() as c:
+            t0 = time.perf_counter()
+            c.ping()
+            t1 = time.perf_counter()
+            c.ping()
+            t2 = time.perf_counter()
+        return t1 - t0, t2 - t1
+
+    async def go() -> tuple[float, float]:
+        async with make() as c:
+            t0 = time.perf_counter()
+            await c.ping()
+            t1 = time.perf_counter()
+            await c.ping()
+            t2 = time.perf_counter()
+        return t1 - t0, t2 - t1
+
+    return runner.loop.run_until_complete(go())
+
+
+# ---------------------------------------------------------------------------
+
+
+def profile(runner: Runner, name: str, fn: Row) -> None:
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
+    print(f"\n  cProfile of one '{name}' round, by own time:")
+    print("\n".join("    " + line for line in out.getvalue().splitlines()[:32]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes, few rounds: checks that the script works")
+    ap.add_argument("--lines", type=int, help="log lines for the logs table (default 1 000 000, --quick 20 000)")
+    ap.add_argument("--ssh-lines", type=int, help="log lines for the ssh table (default 300 000, --quick 20 000)")
+    ap.add_argument("--calls", type=int, help="pings per round (default 5 000, --quick 300)")
+    ap.add_argument("--repeat", type=int, help="interleaved rounds, medians (default 5, --quick 3)")
+    ap.add_argument("--only", choices=["logs", "ping", "ssh"], action="append", help="one workload (repeatable)")
+    ap.add_argument("--profile", action="store_true", help="cProfile the asyncio rows")
+    args = ap.parse_args()
+    args.lines = args.lines or (20_000 if args.quick else 1_000_000)
+    args.ssh_lines = args.ssh_lines or (20_000 if args.quick else 300_000)
+    args.calls = args.calls or (300 if args.quick else 5_000)
+    args.repeat = args.repeat or (3 if args.quick else 5)
+    only = set(args.only or ["logs", "ping", "ssh"])
+    started = time.perf_counter()
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
+          f"protocol {protocol.__version__} ({protocol.IMPLEMENTATION} twin); peers: "
+          f"docker-py {'yes' if have('docker') else 'not installed'}, "
+          f"aiodocker {'yes' if have('aiodocker') else 'not installed'}")
+    dockerd_host = ssh_transport.script("dockerd")
+    runner = Runner()
+    try:
+        if "logs" in only:
+            logs_workload(args, runner, dockerd_host[len("unix://"):])
+        if "ping" in only:
+            ping_workload(args, runner)
+        if "ssh" in only:
+            ssh_workload(args, runner, dockerd_host)
+    finally:
+        runner.close()
+    print(f"\n(done in {time.perf_counter() - started:.0f} s; load now {os.getloadavg()[0]:.2f})")
+
+
+if __name__ == "__main__":
+    main()
