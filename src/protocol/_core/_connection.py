@@ -42,6 +42,8 @@ The states and the calls allowed in each are the table ``_ALLOWED`` below.
 from __future__ import annotations
 
 import enum
+import functools
+import re
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -50,7 +52,7 @@ import h11
 from ._errors import LocalProtocolError, MessageTooLarge, RemoteProtocolError
 from ._events import ConnectionClosed, Data, EndOfMessage, Response
 from ._request import Request, ResponseKind
-from . import _stream
+from . import _stream, _stream_py
 from ._stream import (
     DEFAULT_MAX_SIZE,
     JSONStreamDecoder,
@@ -77,6 +79,32 @@ DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 
 _Decoder = Union[MultiplexedStreamDecoder, RawStreamDecoder, JSONStreamDecoder]
 
+# -- the fast path -------------------------------------------------------------
+#
+# A small request whose answer head arrives whole in one read (the usual
+# case: the daemon writes head and short body at once) does not need h11's
+# general machinery, which costs more than the system calls of the exchange.
+# The fast path frames the request itself and parses the head with the
+# stream twins' ``parse_head``, but only inside a strict subset of HTTP/1.1
+# that h11 accepts and handles the same way; anything outside it (a split
+# head, an obsolete line fold, a 1xx, HTTP/1.0, an unusual Content-Length or
+# Transfer-Encoding, a body read until close, an upgrade, caller headers
+# that change framing or keep-alive) is handed to h11 untouched, as if the
+# fast path did not exist, so h11 gives the same events and the same errors
+# (tests/test_fast_path.py holds the two paths to that at every split).
+# Values sent are checked against h11's field-value and request-target rules
+# (its _abnf module), so the fast path never sends what h11 would refuse.
+_TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
+_FIELD_VCHAR = rb"[^\x00\s]"  # visible characters and obs-text
+_FIELD_CONTENT = _FIELD_VCHAR + rb"+(?:[ \t]+" + _FIELD_VCHAR + rb"+)*"
+_FIELD_VALUE = re.compile(rb"(?:" + _FIELD_CONTENT + rb")?")
+_REQUEST_TARGET = re.compile(rb"[\x21-\x7e]+")
+#: Request headers that change framing, keep-alive or the exchange itself:
+#: a request naming one of them (or a default header that does) goes to h11.
+_H11_ONLY_HEADERS = frozenset(
+    {b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade", b"expect"}
+)
+
 
 class ConnectionState(enum.Enum):
     IDLE = "idle"  # ready for a request
@@ -90,17 +118,43 @@ class ConnectionState(enum.Enum):
 
 
 S = ConnectionState
-# The state machine as data: which public calls are allowed where.
-_ALLOWED: dict[str, frozenset[ConnectionState]] = {
-    "send_request": frozenset({S.IDLE}),
-    "send_body": frozenset({S.SENDING_BODY}),
-    "send_end": frozenset({S.SENDING_BODY}),
-    "send_data": frozenset({S.HIJACKED}),
-    "send_eof": frozenset({S.HIJACKED}),
-    "receive_data": frozenset(
-        {S.SENDING_BODY, S.AWAITING_RESPONSE, S.RECEIVING_BODY, S.RECEIVING_STREAM, S.HIJACKED}
+# The state machine as data: which public calls are allowed where.  Tuples,
+# not sets: membership then compares by identity, while a set would call
+# the enum's __hash__, a Python function, on every call.
+_ALLOWED: dict[str, tuple[ConnectionState, ...]] = {
+    "send_request": (S.IDLE,),
+    "send_body": (S.SENDING_BODY,),
+    "send_end": (S.SENDING_BODY,),
+    "send_data": (S.HIJACKED,),
+    "send_eof": (S.HIJACKED,),
+    "receive_data": (
+        S.SENDING_BODY, S.AWAITING_RESPONSE, S.RECEIVING_BODY, S.RECEIVING_STREAM, S.HIJACKED
     ),
 }
+
+
+class _Members:
+    """Enum members as plain class attributes.  On Python 3.11 reading
+    ``ConnectionState.IDLE`` goes through the enum's metaclass and costs
+    about ten times a plain attribute, and a small request tests states
+    and kinds a few dozen times."""
+
+    IDLE = ConnectionState.IDLE
+    SENDING_BODY = ConnectionState.SENDING_BODY
+    AWAITING_RESPONSE = ConnectionState.AWAITING_RESPONSE
+    RECEIVING_BODY = ConnectionState.RECEIVING_BODY
+    RECEIVING_STREAM = ConnectionState.RECEIVING_STREAM
+    HIJACKED = ConnectionState.HIJACKED
+    CLOSED = ConnectionState.CLOSED
+    ERROR = ConnectionState.ERROR
+    JSON = ResponseKind.JSON
+    BINARY = ResponseKind.BINARY
+    JSON_STREAM = ResponseKind.JSON_STREAM
+    STREAM = ResponseKind.STREAM
+    HIJACK = ResponseKind.HIJACK
+
+
+S = _K = _Members  # type: ignore[assignment]
 
 
 class Connection:
@@ -134,6 +188,9 @@ class Connection:
         # three decoder classes); tests use it to run both.  Default: the
         # one protocol._stream selected.
         self._impl = stream_impl if stream_impl is not None else _stream
+        # The fast path's head parser, from the same twin (a stream_impl
+        # without one gets the Python twin's).
+        self._parse_head = getattr(self._impl, "parse_head", _stream_py.parse_head)
         self._host = host
         self._max_frame_size = max_frame_size
         self._max_message_size = max_message_size
@@ -151,6 +208,17 @@ class Connection:
         self._keep_alive = True
         self._leftover = b""
         self._stdin_closed = False
+        # The fast path (see the grammar above): used for this cycle's
+        # answer when the request was framed without h11; ``_body_left`` is
+        # the Content-Length budget of a body it reads.
+        self._fast = False
+        self._body_left = 0
+        # Default headers the fast path may send: valid, and none that
+        # changes framing (else every request of this connection uses h11).
+        try:
+            self._fast_defaults: bytes | None = _fast_header_bytes(self._default_headers)
+        except TypeError:  # unhashable pairs: h11 takes them (and judges them)
+            self._fast_defaults = None
 
     # -- introspection -------------------------------------------------
 
@@ -194,11 +262,12 @@ class Connection:
         For an iterable body, feed the chunks to :meth:`send_body` and finish
         with :meth:`send_end` (the Client does this for you).
         """
-        self._check("send_request")
+        if self._state is not S.IDLE:
+            self._check("send_request")
         if not isinstance(request, Request):
             raise LocalProtocolError(f"send_request() takes a Request, not {type(request).__name__}")
         if (
-            request.kind in (ResponseKind.STREAM, ResponseKind.HIJACK)
+            request.kind in (_K.STREAM, _K.HIJACK)
             and request.tty is None
             and request.version is not None
             and request.version < _CONTENT_TYPE_TRUSTED_FROM
@@ -208,7 +277,6 @@ class Connection:
                 "whether container output is multiplexed or raw; pass tty=True/False "
                 "(the container's or exec's Tty setting)"
             )
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=self._max_head_size)
         self._request = request
         self._response = None
         self._decoder = None
@@ -217,23 +285,80 @@ class Connection:
         self._body_limit = None
         self._body_seen = 0
         self._as_data = False
+        fast = self._fast_request(request)
+        if fast is not None:
+            self._h11 = None
+            self._fast = True
+            self._state = S.AWAITING_RESPONSE
+            return fast
+        self._fast = False
         try:
-            out = [self._h11.send(h11.Request(
-                method=request.method,
-                target=request.target,
-                headers=self._headers_for(request),
-            ))]
-            if isinstance(request.body, bytes) or request.body is None:
-                if request.body:
-                    out.append(self._h11.send(h11.Data(data=request.body)))
-                out.append(self._h11.send(h11.EndOfMessage()))
-                self._state = S.AWAITING_RESPONSE
-            else:
-                self._state = S.SENDING_BODY
+            self._h11, out = self._h11_request(request)
         except h11.LocalProtocolError as exc:
             self._state = S.ERROR
             raise LocalProtocolError(f"cannot send {request!r}: {exc}") from None
-        return b"".join(b for b in out if b)
+        self._state = S.AWAITING_RESPONSE if request.body is None or isinstance(
+            request.body, bytes) else S.SENDING_BODY
+        return out
+
+    def _h11_request(self, request: Request) -> tuple[h11.Connection, bytes]:
+        """A new h11 connection that has sent ``request`` (its whole body when
+        that is bytes), and the bytes it produced."""
+        conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=self._max_head_size)
+        out = [conn.send(h11.Request(
+            method=request.method,
+            target=request.target,
+            headers=self._headers_for(request),
+        ))]
+        if isinstance(request.body, bytes) or request.body is None:
+            if request.body:
+                out.append(conn.send(h11.Data(data=request.body)))
+            out.append(conn.send(h11.EndOfMessage()))
+        return conn, b"".join(b for b in out if b)
+
+    def _fast_request(self, request: Request) -> bytes | None:
+        """The request's bytes as h11 would frame them, or None when the
+        request is not one the fast path takes (h11 frames it, and refuses
+        what it refuses).  Every value is checked against h11's grammar."""
+        body = request.body
+        defaults = self._fast_defaults
+        if (
+            defaults is None
+            or not (body is None or isinstance(body, bytes))
+            or request.kind is _K.HIJACK
+            or request.method == "CONNECT"
+            or not _FIELD_VALUE.fullmatch(self._host)
+        ):
+            return None
+        try:
+            target = request.target.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        if not _REQUEST_TARGET.fullmatch(target):
+            return None
+        # Request() checked the method (a token) and the names of its own
+        # headers; the values still need h11's field-value rule.
+        out = [request.method.encode("ascii"), b" ", target, b" HTTP/1.1\r\nHost: ", self._host, b"\r\n"]
+        present = set()
+        for name, value in request.headers:
+            lower = name.lower()
+            if lower in _H11_ONLY_HEADERS or not _FIELD_VALUE.fullmatch(value):
+                return None
+            present.add(lower)
+            out += (name, b": ", value, b"\r\n")
+        if body is not None:
+            out.append(b"Content-Length: %d\r\n" % len(body))
+        elif request.method in ("POST", "PUT"):
+            out.append(b"Content-Length: 0\r\n")  # as header_list() says
+        if present:
+            out += (b"%s: %s\r\n" % (k, v) for k, v in self._default_headers
+                    if k.lower() not in present)
+        else:
+            out.append(defaults)
+        out.append(b"\r\n")
+        if body:
+            out.append(body)
+        return b"".join(out)
 
     def send_body(self, data: bytes) -> bytes:
         """Bytes for one chunk of a streamed request body."""
@@ -287,11 +412,21 @@ class Connection:
         A :class:`RemoteProtocolError` raised here carries in ``items`` the
         events this call completed before the failure.
         """
-        self._check("receive_data")
+        state = self._state
+        if state is not S.AWAITING_RESPONSE and state is not S.RECEIVING_STREAM:
+            self._check("receive_data")
         events: list[ReceivedEvent] = []
         try:
             if self._state is S.RECEIVING_STREAM or self._state is S.HIJACKED:
                 return self._receive_stream(data, None, events)
+            if self._h11 is None:
+                if self._state is S.RECEIVING_BODY:
+                    return self._receive_fast_body(data, events)
+                if self._fast_head(data, events):
+                    return events
+                # Not for the fast path: h11 takes this answer from its
+                # first byte, as if it had framed the request.
+                self._h11 = self._h11_request(self._request)[0]  # type: ignore[arg-type]
             return self._receive_h11(data, events)
         except RemoteProtocolError as exc:
             self._state = S.ERROR
@@ -355,15 +490,75 @@ class Connection:
                 return events
             raise RemoteProtocolError(f"unexpected HTTP event {type(ev).__name__}")  # pragma: no cover
 
+    def _fast_head(self, data: bytes | bytearray | memoryview, events: list[ReceivedEvent]) -> bool:
+        """Parse a head that arrived whole in ``data`` and handle what
+        follows it, as :meth:`_receive_h11` would; False (nothing done) when
+        the answer is not one the fast path takes."""
+        if not self._fast:
+            return False
+        buf = bytes(data)
+        parsed = self._parse_head(buf)
+        if parsed is None:
+            return False  # a split head, or one outside the subset: h11's
+        end, status, reason, headers, length, chunked = parsed
+        req = self._request
+        assert req is not None
+        no_body = status in (204, 304) or req.method == "HEAD"
+        stream = 200 <= status < 300 and not no_body and (
+            req.kind is _K.STREAM or req.kind is _K.JSON_STREAM)
+        if length < 0 and not chunked and not no_body and not stream:
+            return False  # a body read until close: h11's
+        head = self._head(status, headers, reason, b"1.1", hijack=False, raw_size=end)
+        events.append(head)
+        rest = buf[end:]
+        if stream:
+            self._to_stream_mode(rest, events)
+            return True
+        self._body_limit = self._limit_for(head)
+        if self._body_limit is not None:
+            self._check_length(head, self._body_limit)
+        if chunked and not no_body:
+            self._as_data = True  # de-chunked by the stream layer
+            self._to_stream_mode(rest, events)
+            return True
+        self._body_left = 0 if no_body or length < 0 else length
+        self._state = S.RECEIVING_BODY
+        if rest or self._body_left == 0:
+            self._receive_fast_body(rest, events)
+        return True
+
+    def _receive_fast_body(
+        self, data: bytes | bytearray | memoryview, events: list[ReceivedEvent]
+    ) -> list[ReceivedEvent]:
+        """A Content-Length body after a head the fast path parsed."""
+        left = self._body_left
+        if left:
+            if not data:
+                expected = int(self._response.header(b"content-length"))  # type: ignore[arg-type, union-attr]
+                raise RemoteProtocolError(
+                    "malformed HTTP from the daemon: peer closed connection without sending "
+                    f"complete message body (received {expected - left} bytes, expected {expected})"
+                )
+            piece = bytes(data[:left]) if len(data) > left else bytes(data)
+            left -= len(piece)
+            self._body_left = left
+            self._count_body(len(piece))
+            events.append(Data(piece))
+            if left:
+                return events
+            data = data[len(piece):]
+        self._finish(bytes(data), events)
+        return events
+
     def _is_hijack(self) -> bool:
-        return self._request is not None and self._request.kind is ResponseKind.HIJACK
+        return self._request is not None and self._request.kind is _K.HIJACK
 
     def _limit_for(self, head: Response) -> int | None:
         """The bound of a body h11 delivers: successful BINARY bodies are
         consumed incrementally by the caller, everything else is held whole."""
         req = self._request
         assert req is not None
-        if 200 <= head.status_code < 300 and req.kind is ResponseKind.BINARY:
+        if 200 <= head.status_code < 300 and req.kind is _K.BINARY:
             return None
         return self._max_body_size
 
@@ -403,23 +598,52 @@ class Connection:
         return b"chunked" in (head.header(b"transfer-encoding") or b"").lower()
 
     def _on_head(self, ev: h11.Response | h11.InformationalResponse, hijack: bool) -> Response:
-        assert self._request is not None
-        # h11 bounds a head that arrives over several reads; one that
-        # arrives whole in one read is measured here, so the bound holds
-        # whatever the read sizes.
-        size = sum(len(k) + len(v) + 4 for k, v in ev.headers) + len(ev.reason) + 15
-        if size > self._max_head_size:
-            raise MessageTooLarge(
-                f"the response head is {size} bytes; the limit is {self._max_head_size}"
-            )
-        kind = self._request.kind if (hijack or 200 <= ev.status_code < 300) else ResponseKind.JSON
-        head = Response(
+        return self._head(
             ev.status_code,
             tuple((bytes(k), bytes(v)) for k, v in ev.headers),
             bytes(ev.reason),
             bytes(ev.http_version),
-            kind,
+            hijack,
         )
+
+    def _head(
+        self,
+        status: int,
+        headers: tuple[tuple[bytes, bytes], ...],
+        reason: bytes,
+        http_version: bytes,
+        hijack: bool,
+        raw_size: int | None = None,
+    ) -> Response:
+        """The Response event of a parsed head (header names lower-cased).
+
+        ``raw_size`` is the head's length on the wire when known: the
+        measure below is at most 4/3 of it plus 2 (a header line is at
+        least 3 bytes longer than its name and value), so a head well
+        below the bound needs no count.
+        """
+        assert self._request is not None
+        # h11 bounds a head that arrives over several reads; one that
+        # arrives whole in one read is measured here, so the bound holds
+        # whatever the read sizes.
+        if raw_size is not None and raw_size * 2 < self._max_head_size:
+            size = 0
+        else:
+            size = sum(len(k) + len(v) + 4 for k, v in headers) + len(reason) + 15
+        if size > self._max_head_size:
+            raise MessageTooLarge(
+                f"the response head is {size} bytes; the limit is {self._max_head_size}"
+            )
+        kind = self._request.kind if (hijack or 200 <= status < 300) else _K.JSON
+        # Built without Response.__init__'s per-header copies: the names are
+        # lower-cased bytes already.
+        head = Response.__new__(Response)
+        set_ = object.__setattr__
+        set_(head, "status_code", status)
+        set_(head, "headers", headers)
+        set_(head, "reason", reason)
+        set_(head, "http_version", http_version)
+        set_(head, "kind", kind)
         self._response = head
         connection = (head.header(b"connection") or b"").lower()
         if b"close" in connection or head.http_version == b"1.0":
@@ -432,7 +656,7 @@ class Connection:
         assert req is not None
         if not 200 <= head.status_code < 300 or req.method == "HEAD" or head.status_code in (204, 304):
             return False
-        if req.kind is ResponseKind.HIJACK:
+        if req.kind is _K.HIJACK:
             # The pre-1.17 hijack answers 200 with a raw-stream Content-Type
             # and no framing, then streams until close.  A 200 with a length
             # or chunking (exec start with Detach: true, an empty 200 on a
@@ -441,7 +665,7 @@ class Connection:
                 b"transfer-encoding"
             ) is not None
             return not framed and head.content_type in (_RAW, _MULTIPLEXED)
-        return req.kind in (ResponseKind.STREAM, ResponseKind.JSON_STREAM)
+        return req.kind in (_K.STREAM, _K.JSON_STREAM)
 
     def _daemon_version(self) -> APIVersion | None:
         """The version the answer follows: the lower of the request's and the
@@ -479,7 +703,7 @@ class Connection:
         # decides: trusting a wrong label puts frame headers into the payload.
         labelled_raw = (
             ctype == _RAW
-            and (upgraded or req.kind is ResponseKind.STREAM)
+            and (upgraded or req.kind is _K.STREAM)
             and version is not None
             and version >= _CONTENT_TYPE_TRUSTED_FROM
         )
@@ -507,7 +731,7 @@ class Connection:
             # Only chunked bodies come here (others stay with h11).
             self._decoder = self._impl.RawStreamDecoder(chunked=True)
             self._state = S.RECEIVING_STREAM
-        elif req.kind is ResponseKind.HIJACK:
+        elif req.kind is _K.HIJACK:
             self._state = S.HIJACKED
             self._keep_alive = False
             self._decoder = self._choose_output_decoder(
@@ -524,7 +748,7 @@ class Connection:
                     raise RemoteProtocolError(f"bad Content-Length {length!r}") from None
             elif not chunked:
                 self._keep_alive = False  # read until the daemon closes
-            if req.kind is ResponseKind.JSON_STREAM:
+            if req.kind is _K.JSON_STREAM:
                 self._decoder = self._impl.JSONStreamDecoder(
                     chunked=chunked, max_message_size=self._max_message_size
                 )
@@ -633,6 +857,25 @@ class Connection:
         self._state = S.IDLE if keep else S.CLOSED
         self._h11 = None
         events.append(EndOfMessage(keep_alive=keep))
+
+
+@functools.lru_cache(maxsize=64)
+def _fast_header_bytes(headers: tuple[tuple[bytes, bytes], ...]) -> bytes | None:
+    """Default headers as the fast path sends them, or None when one of
+    them is not for it (h11 then frames every request, and refuses what it
+    refuses)."""
+    out = []
+    for name, value in headers:
+        if (
+            not isinstance(name, bytes)
+            or not isinstance(value, bytes)
+            or name.lower() in _H11_ONLY_HEADERS
+            or not re.fullmatch(_TOKEN, name)
+            or not _FIELD_VALUE.fullmatch(value)
+        ):
+            return None
+        out.append(b"%s: %s\r\n" % (name, value))
+    return b"".join(out)
 
 
 def _with_items(exc: RemoteProtocolError, events: list[ReceivedEvent]) -> RemoteProtocolError:

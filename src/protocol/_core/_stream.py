@@ -27,6 +27,7 @@ __all__ = [
     "Frame",
     "DEFAULT_MAX_SIZE",
     "MAX_JSON_DEPTH",
+    "parse_head",
 ]
 
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         JSONStreamDecoder,
         MultiplexedStreamDecoder,
         RawStreamDecoder,
+        parse_head,
     )
 else:
     _impl = None
@@ -55,4 +57,5 @@ else:
     RawStreamDecoder = _impl.RawStreamDecoder
     JSONStreamDecoder = _impl.JSONStreamDecoder
     Frame = _impl.Frame
+    parse_head = _impl.parse_head
     del _impl

@@ -65,6 +65,7 @@ __all__ = [
     "DEFAULT_MAX_SIZE",
     "MAX_JSON_DEPTH",
     "IMPLEMENTATION",
+    "parse_head",
 ]
 
 IMPLEMENTATION: Final = "python"
@@ -107,6 +108,94 @@ _C_LF: Final = 3  # expecting LF after chunk data
 _C_TRAILER: Final = 4  # reading trailer lines after the 0 chunk
 _C_DONE: Final = 5  # chunked body complete
 _C_BODY: Final = 6  # not chunked: everything is payload
+
+# ---------------------------------------------------------------------------
+# Response heads (the connection's fast path)
+# ---------------------------------------------------------------------------
+
+_TOKEN_CHARS: Final = (
+    b"-!#$%&'*+.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+#: Header names already found to be tokens, and their lower-case forms: a
+#: daemon sends the same dozen names in every answer.  Bounded, so a peer
+#: inventing names cannot grow it.
+_NAMES: dict[bytes, bytes] = {}
+_NAMES_MAX: Final = 256
+
+#: What :func:`parse_head` returns: the offset just past the head's blank
+#: line, the status code, the reason phrase, the headers (lower-cased names,
+#: values without surrounding spaces and tabs, in order), the Content-Length
+#: (-1 when absent) and whether the body is chunked.
+Head = tuple[int, int, bytes, tuple[tuple[bytes, bytes], ...], int, bool]
+
+
+def parse_head(buf: bytes) -> Head | None:
+    """The response head at the start of ``buf``, when it is complete there
+    and inside the subset of HTTP/1.1 the connection's fast path takes; None
+    otherwise (the connection then gives the whole answer to h11).
+
+    The subset, chosen so that whatever it accepts h11 accepts with the
+    same values and the same framing: the status line is ``HTTP/1.1``, a
+    code from 200 up and an optional reason; every line ends with CRLF
+    (no bare CR or LF anywhere, no NUL, vertical tab or form feed, which
+    h11's field values refuse); each header line is a token, a colon and a
+    value (spaces and tabs around it stripped, as h11's OWS); at most one
+    Content-Length, all digits (at most 20, h11's bound), at most one
+    Transfer-Encoding, exactly ``chunked``, and not both.  An obsolete line
+    fold fails the token rule.  The compiled twin is a loop over the bytes.
+    """
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    raw = buf[:end]
+    if b"\x00" in raw or b"\x0b" in raw or b"\x0c" in raw:
+        return None
+    crlf = raw.count(b"\r\n")
+    if raw.count(b"\r") != crlf or raw.count(b"\n") != crlf:
+        return None
+    lines = raw.split(b"\r\n")
+    line = lines[0]
+    code = line[9:12]
+    if (
+        line[:9] != b"HTTP/1.1 "
+        or len(code) != 3
+        or not code.isdigit()
+        or code < b"200"
+        or (len(line) > 12 and line[12:13] != b" ")
+    ):
+        return None
+    headers: list[tuple[bytes, bytes]] = []
+    append = headers.append
+    names = _NAMES
+    length = -1
+    chunked = False
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            return None
+        lower = names.get(name)
+        if lower is None:
+            # Not a token (a line starting with a space or tab, an obsolete
+            # fold, fails here too): h11's to judge.
+            if not name or name.translate(None, _TOKEN_CHARS):
+                return None
+            lower = name.lower()
+            if len(names) < _NAMES_MAX:
+                names[name] = lower
+        value = value.strip(b" \t")
+        if lower == b"content-length":
+            if length >= 0 or not value.isdigit() or len(value) > 20:
+                return None
+            length = int(value)
+        elif lower == b"transfer-encoding":
+            if chunked or value != b"chunked":
+                return None
+            chunked = True
+        append((lower, value))
+    if length >= 0 and chunked:
+        return None
+    return end + 4, int(code), lines[0][13:], tuple(headers), length, chunked
+
 
 # ---------------------------------------------------------------------------
 # Shared helpers.  The compiled twin calls these too (only on rare paths:

@@ -1,0 +1,263 @@
+"""The connection's fast path for small requests, held to h11's behaviour.
+
+The fast path frames requests and parses whole response heads without h11
+(see ``_connection.py``).  It must be invisible: for every request the bytes
+are h11's, and for every answer (split anywhere, valid or hostile) the
+events and errors are those of the h11 path.  The reference is the same
+Connection with the fast path switched off.  ``parse_head`` has two twins,
+held to identical results.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from protocol import Connection, Request, ResponseKind
+from protocol._core._connection import ConnectionState
+
+from _twins import TWINS, get_twin
+
+RECORDED = pathlib.Path(__file__).parent / "recorded"
+UA = ((b"User-Agent", b"docker-protocol/test"),)
+
+
+def reference(twin, **options):
+    """A Connection that never takes the fast path: h11 frames and parses."""
+    conn = Connection(stream_impl=twin, default_headers=UA, **options)
+    conn._fast_defaults = None  # the fast path's own switch: h11 for every request
+    return conn
+
+
+def fast(twin, **options):
+    return Connection(stream_impl=twin, default_headers=UA, **options)
+
+
+def outcome(conn, request, pieces, eof=True):
+    """What a caller sees: the request bytes, then each call's events or
+    error (type, message, items), then the final state."""
+    seen = []
+    try:
+        seen.append(("sent", conn.send_request(request)))
+    except Exception as exc:  # the caller's error must match too
+        return [("send-error", type(exc).__name__, str(exc))]
+    for piece in [*pieces, *([b""] if eof else [])]:
+        if conn.state not in (ConnectionState.AWAITING_RESPONSE, ConnectionState.RECEIVING_BODY,
+                              ConnectionState.RECEIVING_STREAM, ConnectionState.HIJACKED):
+            break
+        try:
+            seen.append(("events", _plain(conn.receive_data(piece))))
+        except Exception as exc:
+            seen.append(("error", type(exc).__name__, str(exc), _plain(getattr(exc, "items", []))))
+            break
+    seen.append(("state", conn.state, conn.reusable))
+    return seen
+
+
+def _plain(events):
+    """Events as comparable values, adjacent Data merged (their boundaries
+    follow the reads, not the protocol)."""
+    out = []
+    for ev in events:
+        name = type(ev).__name__
+        if name == "Data" and out and out[-1][0] == "Data":
+            out[-1] = ("Data", out[-1][1] + ev.data)
+        elif name == "Data":
+            out.append(("Data", ev.data))
+        elif name == "Response":
+            out.append(("Response", ev.status_code, ev.headers, ev.reason, ev.http_version, ev.kind))
+        elif name == "Frame":
+            out.append(("Frame", int(ev.stream), bytes(ev.data)))
+        else:
+            out.append((name, repr(ev)))
+    return out
+
+
+def splits(data):
+    """Whole, then in two at every offset of the head and the start of the
+    body (the fast path only differs from h11 there), then at a few later
+    offsets."""
+    yield [data]
+    near = data.find(b"\r\n\r\n") + 64 if b"\r\n\r\n" in data else len(data)
+    offsets = [*range(1, min(near, len(data))), *range(near, len(data), 997)]
+    for i in offsets:
+        yield [data[:i], data[i:]]
+
+
+def same_everywhere(twin, request, answer, **options):
+    for pieces in splits(answer):
+        want = outcome(reference(twin, **options), request, pieces)
+        got = outcome(fast(twin, **options), request, pieces)
+        assert got == want, pieces
+
+
+PING = Request("GET", "/_ping", kind=ResponseKind.TEXT)
+HEAD_PING = Request("HEAD", "/_ping", kind=ResponseKind.TEXT)
+INSPECT = Request("GET", "/containers/{id}/json", params={"id": "abc"}, version="1.41")
+CREATE = Request("POST", "/containers/create", json={"Image": "busybox"}, version="1.41")
+EVENTS = Request("GET", "/events", kind=ResponseKind.JSON_STREAM, version="1.41")
+LOGS = Request("GET", "/containers/{id}/logs", params={"id": "abc"}, kind=ResponseKind.STREAM,
+               tty=False, version="1.41")
+EXPORT = Request("GET", "/containers/{id}/export", params={"id": "abc"}, kind=ResponseKind.BINARY,
+                 version="1.41")
+REQUESTS = [PING, HEAD_PING, INSPECT, CREATE, EVENTS, LOGS, EXPORT]
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in RECORDED.glob("*.http") if "101" not in p.stem
+                                        and "exec_200" not in p.stem and "attach" not in p.stem))
+@pytest.mark.parametrize("request_", [HEAD_PING, INSPECT, EVENTS, LOGS],
+                         ids=lambda r: f"{r.method}-{r.kind.value}")
+def test_recorded_answers_at_every_split(twin, name, request_):
+    same_everywhere(twin, request_, (RECORDED / f"{name}.http").read_bytes())
+
+
+HOSTILE_HEADS = [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOKjunk",  # bytes after the answer
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nOK",  # EOF inside the body
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nOK",  # a list: h11 merges it
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nOK",
+    b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nOK",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 123456789012345678901\r\n\r\nOK",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nOK\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nOK\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nOK\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nOK\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n\r\nread until close",
+    b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+    b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\n\r\n",
+    b"HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200  two spaces\t\x80\xff\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n",
+    b"http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\nContent-Length: 2\n\nOK",  # bare LF line ends
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nOK",
+    b"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX: a\x0bb\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX: a\x0cb\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX: \t a \t b \t\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX:\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX: \x80\xff\x7f\x01\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX : a\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n: a\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nNo colon\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX-\xff: a\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n X: folded\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX: a\r\n  folded\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK",
+    b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\nOK",
+    b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+    b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nextra",
+    b"HTTP/1.1 304 Not Modified\r\n\r\n",
+    b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n"
+    b'{"message":"nope"}\n\n',
+    b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nerror\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n9\r\n\x01\x00\x00\x00\x00\x00\x00\x01a\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":1}\n{\"b\":2}\n",
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{\"a\":1}\n",
+]
+
+
+@pytest.mark.parametrize("answer", HOSTILE_HEADS)
+@pytest.mark.parametrize("request_", REQUESTS, ids=lambda r: f"{r.method}-{r.kind.value}")
+def test_hostile_answers_at_every_split(twin, answer, request_):
+    same_everywhere(twin, request_, answer)
+
+
+def test_limits_hold_on_the_fast_path(twin):
+    big = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100
+    same_everywhere(twin, INSPECT, big, max_body_size=50)
+    many = b"HTTP/1.1 200 OK\r\n" + b"X-A: " + b"a" * 300 + b"\r\nContent-Length: 0\r\n\r\n"
+    same_everywhere(twin, INSPECT, many, max_head_size=200)
+
+
+# -- generated heads -----------------------------------------------------------
+
+_piece = st.sampled_from([
+    b"HTTP/1.1 200 OK", b"HTTP/1.1 404 Not Found", b"HTTP/1.1 204", b"HTTP/1.1 101 Up",
+    b"HTTP/1.0 200 OK", b"Content-Length: 2", b"Content-Length: 0", b"Content-Length: x",
+    b"Transfer-Encoding: chunked", b"Transfer-Encoding: gzip", b"Connection: close",
+    b"Content-Type: application/json", b"X: a b", b" folded", b"X:", b"Bad Name: 1",
+    b"Api-Version: 1.41", b"X: \x80", b"X: a\x00", b"\t", b"",
+])
+_sep = st.sampled_from([b"\r\n", b"\n", b"\r", b"\r\n\r\n"])
+_answer = st.lists(st.tuples(_piece, _sep, st.binary(max_size=3)), max_size=8).map(
+    lambda parts: b"".join(p + s + j for p, s, j in parts)
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answer=_answer, request_=st.sampled_from(REQUESTS))
+@example(answer=b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", request_=PING)
+def test_generated_answers_at_every_split(twin, answer, request_):
+    same_everywhere(twin, request_, answer)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.one_of(_answer, st.binary(max_size=200),
+                      st.builds(lambda a, b: a + b"\r\n\r\n" + b, _answer, st.binary(max_size=20))))
+def test_parse_head_twins_agree(data):
+    cython = TWINS["cython"]
+    if cython is None:
+        get_twin("cython")  # skips, or fails under PROTOCOL_REQUIRE_EXTENSIONS=1
+    assert cython.parse_head(data) == TWINS["python"].parse_head(data)
+
+
+# -- requests --------------------------------------------------------------------
+
+@pytest.mark.parametrize("request_", [
+    *REQUESTS,
+    Request("GET", "/x", headers={"X-Registry-Auth": "abc", "X-Obs": "caf\xe9"}),
+    Request("POST", "/x", body=b""),
+    Request("PUT", "/x"),
+    Request("DELETE", "/x", query={"force": True, "filters": {"a": ["b"]}}),
+    Request("POST", "/x", headers={"User-Agent": "mine"}, json=[1]),  # overrides the default
+    Request("GET", "/x", headers={"X": " leading space"}),  # h11 refuses it
+    Request("GET", "/x", headers={"X": "tab\tinside"}),
+    Request("GET", "/x", headers={"X": "vt\x0binside"}),  # h11 refuses it
+    Request("GET", "/x", headers={"Content-Length": "0"}),  # framing header: h11's
+    Request("GET", "/x", headers={"Host": "other"}),  # a second Host: h11 refuses
+    Request("GET", "/x", headers={"Connection": "close"}),
+    Request("POST", "/x", body=iter([b"a", b"b"])),  # streamed body: h11's
+], ids=repr)
+def test_request_bytes_are_h11s(twin, request_):
+    assert outcome(fast(twin), request_, [], eof=False) == outcome(reference(twin), request_, [], eof=False)
+
+
+@pytest.mark.parametrize("defaults", [
+    ((b"X-Meta", b"a b"),), ((b"X-Meta", b" bad"),), ((b"Connection", b"close"),), ((b"Bad Name", b"x"),),
+    ((b"X-Meta", b"\x80"),), (),
+])
+def test_default_headers_are_sent_as_h11_sends_them(twin, defaults):
+    def with_defaults(conn):
+        conn._default_headers = defaults
+        return conn
+
+    ref = with_defaults(Connection(stream_impl=twin, default_headers=defaults))
+    ref._fast_defaults = None
+    assert outcome(Connection(stream_impl=twin, default_headers=defaults), INSPECT, [], eof=False) == \
+        outcome(ref, INSPECT, [], eof=False)
+
+
+def test_a_dockerd_answer_takes_the_fast_path(twin):
+    """The usual answer (head and body in one read) is parsed without h11:
+    a regression to the slow path shows here, not only in the benchmarks."""
+    conn = fast(twin)
+    conn.send_request(PING)
+    events = conn.receive_data((RECORDED / "ping_get.http").read_bytes())
+    assert conn._h11 is None and conn.reusable
+    assert [type(e).__name__ for e in events] == ["Response", "Data", "EndOfMessage"]
