@@ -55,7 +55,7 @@ class SocketStream:
     only when it is safe, and "nothing was written" is one of the cases.
     """
 
-    __slots__ = ("sock", "_buf", "_view", "written")
+    __slots__ = ("sock", "_buf", "_view", "written", "_poller", "_polled_fd")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -64,6 +64,11 @@ class SocketStream:
         self._buf = bytearray(READ_SIZE)
         self._view = memoryview(self._buf)
         self.written = 0
+        # One poll object per connection, registered once: the pool asks
+        # before every reuse, and a new object per question costs more
+        # than the system call.
+        self._poller: select.poll | None = None
+        self._polled_fd = -1
 
     def read(self) -> memoryview:
         """The next bytes received (empty at EOF). Valid until the next read.
@@ -100,8 +105,14 @@ class SocketStream:
     def _readable_now(self) -> bool:
         """Whether a read would return at once (bytes, EOF or an error)."""
         try:
-            poller = select.poll()
-            poller.register(self.sock, select.POLLIN | select.POLLPRI)
+            fd = self.sock.fileno()
+            if fd < 0:
+                return True  # closed
+            poller = self._poller
+            if poller is None or fd != self._polled_fd:
+                poller = self._poller = select.poll()
+                poller.register(fd, select.POLLIN | select.POLLPRI)
+                self._polled_fd = fd
             return bool(poller.poll(0))
         except (OSError, ValueError):
             return True  # a closed or broken socket is not clean either

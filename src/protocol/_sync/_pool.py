@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from .._core._errors import LocalProtocolError
-from .._core._interface import ConnectFactory, Transport, set_read_timeout
+from .._core._interface import ConnectFactory, Transport
 from .._backends._hosts import HostConfig
 from .._backends._sync_connect import connect
 from .._backends._sync_socket import is_clean_idle
@@ -50,13 +50,15 @@ class Pool:
 
     def release(self, stream: Transport) -> None:
         """Keep a connection whose cycle ended cleanly (the caller checked
-        the sans-I/O state); one with bytes already pending is closed."""
-        if not is_clean_idle(stream):
-            stream.close()
-            return
+        the sans-I/O state).
+
+        It is not polled here: :meth:`acquire` polls it before any reuse,
+        and bytes pending now are still pending then (nothing reads an idle
+        connection), so one check per request keeps the guarantee.  Its
+        read timeout is left as is: whoever takes it sets its own.
+        """
         with self._lock:
             if not self._closed and len(self._idle) < self.size:
-                set_read_timeout(stream, None)
                 self._idle.append(stream)
                 return
         stream.close()
