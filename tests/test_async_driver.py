@@ -1193,12 +1193,12 @@ async def cancel_while_waiting(get_stream, consume):
 @integration
 @pytest.mark.parametrize("what", ["logs", "events", "session"])
 def test_cancelling_a_waiting_task_closes_its_connection_and_leaks_nothing(
-        what, daemon_args, docker_host, docker_cleanup, test_image):
+        what, every_transport, docker_host, docker_cleanup, test_image):
     async def main():
         async with AsyncClient(docker_host) as setup:
             cid = await start(setup, docker_cleanup, test_image, ["sh", "-c", "echo ready; exec sleep 600"])
         before = open_fds()
-        c = AsyncClient(**daemon_args)
+        c = AsyncClient(**every_transport)
 
         async def get_stream():
             if what == "logs":
@@ -1352,5 +1352,46 @@ def test_build_from_a_directory_and_the_in_band_error(docker_host, test_image, t
                 assert info.value.messages  # what the build printed before
             finally:
                 await c.call("images.remove", name=tag, force=True)
+
+    irun(main())
+
+
+@integration
+@pytest.mark.parametrize("what", ["logs", "events", "session"])
+def test_aclose_from_another_task_wakes_the_reader(what, every_transport, docker_host, docker_cleanup,
+                                                   test_image):
+    """A task waiting on a quiet stream or session is woken by aclose() from
+    another task within a bound and gets StreamClosed; nothing leaks."""
+    async def main():
+        async with AsyncClient(docker_host) as setup:
+            cid = await start(setup, docker_cleanup, test_image, ["sh", "-c", "echo ready; exec sleep 600"])
+        before = open_fds()
+        c = AsyncClient(**every_transport)
+        if what == "logs":
+            stream = await c.logs(cid, follow=True)
+        elif what == "events":
+            stream = await c.events(filters={"container": [cid]})
+        else:
+            stream = await c.exec_stream(cid, ["sleep", "600"])
+        got = []
+
+        async def consume():
+            async for item in stream:
+                got.append(item)
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.3)  # the task now waits on the quiet daemon
+        assert not task.done()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await stream.aclose()
+        with pytest.raises(StreamClosed):
+            await task
+        assert loop.time() - began < WAKE_BOUND
+        if what == "logs":
+            assert [f.data for f in got] == [b"ready\n"]
+        await c.aclose()
+        await asyncio.sleep(0.05)
+        assert open_fds() == before
 
     irun(main())
