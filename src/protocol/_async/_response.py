@@ -169,6 +169,11 @@ class AsyncStreamingResponse(Generic[_I]):
         """The connection's transport while this response holds it."""
         return self._stream
 
+    @property
+    def socket_stream(self) -> AsyncTransport | None:
+        """The sync driver's name for :attr:`transport`."""
+        return self._stream
+
     def take_pending(self) -> list[ReceivedEvent]:
         """Events already decoded with the head (for a hijacked session)."""
         pending, self._pending = self._pending, []
