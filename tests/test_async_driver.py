@@ -1395,3 +1395,39 @@ def test_aclose_from_another_task_wakes_the_reader(what, every_transport, docker
         assert open_fds() == before
 
     irun(main())
+
+
+@integration
+def test_exec_run_tty_input_ends_with_the_terminal_eof_and_the_wait_is_bounded(docker_host, docker_cleanup,
+                                                                              test_image):
+    async def main():
+        async with AsyncClient(docker_host, timeout=60) as c:
+            cid = await start(c, docker_cleanup, test_image, ["sleep", "600"])
+            # A pty reads a half-close as nothing: Ctrl-D on an empty line is the end of input.
+            result = await c.exec_run(cid, ["sh", "-c", "read x; echo got $x"], input=b"hello\n", tty=True)
+            assert result.exit_code == 0 and b"got hello" in result.stdout
+            result = await c.exec_run(cid, ["cat"], input=b"no newline", tty=True)
+            assert result.exit_code == 0 and b"no newline" in result.stdout
+            # The exit code is polled at most wait_timeout seconds after the output ended.
+            exec_id = await c.exec_create(cid, ["sleep", "5"])
+            async with await c.exec_start(exec_id) as session:
+                loop = asyncio.get_running_loop()
+                began = loop.time()
+                with pytest.raises(TimeoutError):
+                    await session.wait(timeout=0.3)
+                assert loop.time() - began < 5
+
+    irun(main())
+
+
+@integration
+@pytest.mark.api(max="1.15")
+def test_exec_run_at_1_15_returns_the_output_without_an_exit_code(docker_host, docker_cleanup, test_image):
+    async def main():
+        async with AsyncClient(docker_host) as setup:
+            cid = await start(setup, docker_cleanup, test_image, ["sleep", "600"])
+        async with AsyncClient(docker_host, version="1.15", timeout=60) as old:
+            result = await old.exec_run(cid, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+        assert result == (None, b"out\n", b"err\n")
+
+    irun(main())
