@@ -45,6 +45,22 @@ def test_immutable_keeps_unknown_fields(cls: Any) -> None:
         cls.from_json([1, 2])
 
 
+@pytest.mark.parametrize("cls", ALL)
+def test_a_view_owns_its_document(cls: Any) -> None:
+    """A plain dict (the fast construction) and any other Mapping alike:
+    changing the caller's document afterwards does not change the view."""
+    from types import MappingProxyType
+
+    for make in (dict, MappingProxyType):
+        doc = {"Id": "a"}
+        m = cls(make(doc) if make is MappingProxyType else doc)
+        doc["Id"] = "b"
+        assert m["Id"] == "a" and type(m.raw) is dict
+    for wrong in ([("Id", "a")], "Id", None):
+        with pytest.raises(TypeError, match="takes a JSON object"):
+            cls(wrong)
+
+
 def test_version_info() -> None:
     v = VersionInfo.from_json({"Version": "20.10.24", "ApiVersion": "1.41", "MinAPIVersion": "1.12",
                                "GitCommit": "297e128", "GoVersion": "go1.19", "Os": "linux",

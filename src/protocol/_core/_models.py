@@ -75,9 +75,16 @@ class _Model:
     raw: dict[str, Any]
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
+        # A view per message of a JSON stream (events, stats) is built as
+        # often as the decoder yields: the common case, a plain dict, skips
+        # the Mapping ABC check (slower than the copy) and copies with
+        # dict.copy, and the slot is set through its descriptor.
+        if type(raw) is dict:
+            _set_raw(self, raw.copy())
+            return
         if not isinstance(raw, Mapping):
             raise TypeError(f"{type(self).__name__} takes a JSON object, not {type(raw).__name__}")
-        object.__setattr__(self, "raw", dict(raw))
+        _set_raw(self, dict(raw))
 
     @classmethod
     def from_json(cls: type[_M], data: Mapping[str, Any]) -> _M:
@@ -113,6 +120,10 @@ class _Model:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.raw!r})"
+
+
+#: Sets a view's ``raw`` slot (its own __setattr__ refuses, on purpose).
+_set_raw = _Model.raw.__set__  # type: ignore[misc, attr-defined]
 
 
 class VersionInfo(_Model):
