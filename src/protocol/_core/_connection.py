@@ -514,16 +514,30 @@ class Connection:
         if stream:
             self._to_stream_mode(rest, events)
             return True
-        self._body_limit = self._limit_for(head)
-        if self._body_limit is not None:
-            self._check_length(head, self._body_limit)
+        # _limit_for and _check_length, inline: the length is known here.
+        limit = None if 200 <= status < 300 and req.kind is _K.BINARY else self._max_body_size
+        self._body_limit = limit
+        if limit is not None and length > limit and not no_body:
+            raise MessageTooLarge(
+                f"the daemon announced a {length}-byte body for {self._what()}; the limit "
+                f"is {limit} (max_body_size)"
+            )
         if chunked and not no_body:
             self._as_data = True  # de-chunked by the stream layer
             self._to_stream_mode(rest, events)
             return True
-        self._body_left = 0 if no_body or length < 0 else length
+        left = 0 if no_body or length < 0 else length
+        if len(rest) >= left:
+            # The whole body came with the head (a small answer's usual
+            # shape): within the announced length, so within the limit.
+            if left:
+                self._body_seen = left
+                events.append(Data(rest[:left]))
+            self._finish(rest[left:], events)
+            return True
+        self._body_left = left
         self._state = S.RECEIVING_BODY
-        if rest or self._body_left == 0:
+        if rest:
             self._receive_fast_body(rest, events)
         return True
 
