@@ -1431,3 +1431,32 @@ def test_exec_run_at_1_15_returns_the_output_without_an_exit_code(docker_host, d
         assert result == (None, b"out\n", b"err\n")
 
     irun(main())
+
+
+@integration
+def test_cancelling_exec_run_closes_the_session_and_its_stdin_writer(docker_host, docker_cleanup, test_image):
+    """A task cancelled in exec_run (reading output while a second task
+    writes stdin) ends both: no task is left, no descriptor leaks, and the
+    client keeps working."""
+    async def main():
+        async with AsyncClient(docker_host) as setup:
+            cid = await start(setup, docker_cleanup, test_image, ["sleep", "600"])
+        before = open_fds()
+        c = AsyncClient(docker_host)
+        # The command reads nothing: 8 MiB of stdin fill the pipes, so the
+        # writer task waits too when the cancellation comes.
+        existing = asyncio.all_tasks()
+        task = asyncio.create_task(c.exec_run(cid, ["sleep", "600"], input=b"x" * (8 << 20)))
+        await asyncio.sleep(1.0)
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.05)
+        assert [t for t in asyncio.all_tasks() - existing if not t.done()] == []
+        assert await c.ping() == "OK"
+        await c.aclose()
+        await asyncio.sleep(0.05)
+        assert open_fds() == before
+
+    irun(main())
