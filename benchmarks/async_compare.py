@@ -22,7 +22,9 @@ ratio to it, the peers), then the issue's targets as ratios of this run:
   ``AsyncClient.ping()`` against a raw asyncio loop (an ``asyncio.Protocol``
   that writes a fixed request and waits for Content-Length bytes; target <=
   2x); docker-py and aiodocker as peers.
-* ssh: the private daemon's logs read with ``logs_into`` over ``ssh://``
+* ssh: the private daemon's logs read with ``logs_into``, and an exec's output
+  (``head -c N /dev/zero``: a pipe, no log file, so the transport shows),
+  over ``ssh://``
   (ssh + ``docker system dial-stdio`` on the private sshd, ``.ci/sshd``)
   and over the unix socket, on both drivers; and connection set-up: a new
   client's first request against its second, on a pooled connection (which
@@ -96,36 +98,63 @@ class Runner:
         self.loop.close()
 
 
-def interleaved(rows: dict[str, Row], repeat: int) -> dict[str, float]:
-    """Median seconds per row, round-robin over the rows, after one warm-up round."""
-    times: dict[str, list[float]] = {name: [] for name in rows}
+class Medians:
+    """Median wall and CPU seconds per row.  CPU is this process's (user +
+    system): the client's own work, whatever the other processes of the
+    shared machine do; a replay server, the daemon or an ssh child are
+    not in it."""
+
+    def __init__(self, wall: dict[str, float], cpu: dict[str, float]) -> None:
+        self.wall = wall
+        self.cpu = cpu
+
+    def speed(self, a: str, b: str) -> tuple[float, float]:
+        """How fast row ``a`` is against row ``b`` (wall, CPU): b's time over a's."""
+        return self.wall[b] / self.wall[a], self.cpu[b] / self.cpu[a]
+
+    def time(self, a: str, b: str) -> tuple[float, float]:
+        """Row ``a``'s time over row ``b``'s (wall, CPU)."""
+        return self.wall[a] / self.wall[b], self.cpu[a] / self.cpu[b]
+
+
+def interleaved(rows: dict[str, Row], repeat: int) -> Medians:
+    """Medians per row, round-robin over the rows, after one warm-up round."""
+    walls: dict[str, list[float]] = {name: [] for name in rows}
+    cpus: dict[str, list[float]] = {name: [] for name in rows}
     for fn in rows.values():
         fn()
     for _ in range(repeat):
         for name, fn in rows.items():
+            c = time.process_time()
             t = time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            walls[name].append(time.perf_counter() - t)
+            cpus[name].append(time.process_time() - c)
+    return Medians({name: statistics.median(ts) for name, ts in walls.items()},
+                   {name: statistics.median(ts) for name, ts in cpus.items()})
 
 
-def table(title: str, medians: dict[str, float], baseline: str, per: int, unit: str,
+def table(title: str, m: Medians, baseline: str, per: int, unit: str,
           notes: dict[str, str] | None = None) -> None:
-    base = medians[baseline]
+    base, base_cpu = m.wall[baseline], m.cpu[baseline]
     print(f"\n{title}")
-    print(f"  baseline: {baseline}; ratio = time / baseline time (lower is faster)")
-    print(f"  {'row':48} {'ratio':>8} {'median s':>10} {'µs/' + unit:>12} {'k ' + unit + '/s':>12}")
-    for name, t in medians.items():
+    print(f"  baseline: {baseline}; ratio = time / baseline's (lower is faster); cpu: this process's")
+    print(f"  {'row':44} {'wall ratio':>10} {'cpu ratio':>10} {'wall s':>9} {'cpu s':>9} "
+          f"{'µs/' + unit:>10} {'k ' + unit + '/s':>10}")
+    for name, t in m.wall.items():
         note = f"  ({notes[name]})" if notes and name in notes else ""
-        print(f"  {name:48} {t / base:7.2f}x {t:10.4f} {t / per * 1e6:12.3f} {per / t / 1e3:12.1f}{note}")
+        c = m.cpu[name]
+        print(f"  {name:44} {t / base:9.2f}x {c / base_cpu:9.2f}x {t:9.4f} {c:9.4f} "
+              f"{t / per * 1e6:10.3f} {per / t / 1e3:10.1f}{note}")
 
 
-def targets(lines: list[tuple[str, float, str, float]]) -> None:
-    """(what, measured, comparison, bound): printed, never asserted."""
-    print("  targets (speed ratios of this run; informational, the machine is shared):")
-    for what, value, op, bound in lines:
-        met = value >= bound if op == ">=" else value <= bound
-        print(f"    {what:62} {value:7.2f}x  target {op} {bound}x  {'met' if met else 'MISSED'}")
+def targets(lines: list[tuple[str, tuple[float, float], str, float]]) -> None:
+    """(what, (wall ratio, cpu ratio), comparison, bound): printed, never asserted."""
+    print("  targets (ratios of this run, wall and cpu; informational: the machine is shared):")
+    for what, (wall, cpu), op, bound in lines:
+        def met(v: float) -> str:
+            return "met" if (v >= bound if op == ">=" else v <= bound) else "MISSED"
+        print(f"    {what:58} {op} {bound:<4} wall {wall:6.2f}x {met(wall):6}  cpu {cpu:6.2f}x {met(cpu)}")
 
 
 # ---------------------------------------------------------------------------
@@ -280,19 +309,18 @@ def run_logs(args: argparse.Namespace, runner: Runner, host: str, path: str, cid
             runner.loop.run_until_complete(docker.close())
     table(f"logs, client-bound: {frames} frames ({payload / 1e6:.1f} MB payload), median of {args.repeat}",
           medians, "raw socket loop (blocking, no parsing)", frames, "frame")
-    speed = {name: 1 / t for name, t in medians.items()}
     goals = [
-        ("AsyncClient per item / Client per item", speed["AsyncClient per item"] / speed["Client per item"],
-         ">=", 0.6),
-        ("AsyncClient sink / Client sink", speed["AsyncClient sink (logs_into)"] / speed["Client sink (logs_into)"],
-         ">=", 0.8),
+        ("AsyncClient per item, speed vs Client per item",
+         medians.speed("AsyncClient per item", "Client per item"), ">=", 0.6),
+        ("AsyncClient sink, speed vs Client sink",
+         medians.speed("AsyncClient sink (logs_into)", "Client sink (logs_into)"), ">=", 0.8),
     ]
     if docker is not None:
         goals += [
-            ("AsyncClient per item / aiodocker log(follow=True) per item",
-             speed["AsyncClient per item"] / speed["aiodocker log(follow=True) per item"], ">=", 10),
-            ("AsyncClient sink / aiodocker log() (list)",
-             speed["AsyncClient sink (logs_into)"] / speed["aiodocker log() (list)"], ">=", 10),
+            ("AsyncClient per item, speed vs aiodocker per item",
+             medians.speed("AsyncClient per item", "aiodocker log(follow=True) per item"), ">=", 10),
+            ("AsyncClient sink, speed vs aiodocker log() (list)",
+             medians.speed("AsyncClient sink (logs_into)", "aiodocker log() (list)"), ">=", 10),
         ]
     targets(goals)
     if args.profile:
@@ -445,16 +473,17 @@ def run_ping(args: argparse.Namespace, runner: Runner, path: str, calls: int) ->
             loop.run_until_complete(docker.close())
     table(f"ping, client-bound: GET /_ping x {calls}, median of {args.repeat}", medians,
           "raw socket loop (blocking, fixed request)", calls, "call", notes)
-    print("  the asyncio rows against the raw asyncio loop:")
-    base = medians["raw asyncio loop (Protocol, fixed request)"]
+    print("  the asyncio rows against the raw asyncio loop (wall, cpu):")
+    araw_row = "raw asyncio loop (Protocol, fixed request)"
     for name in rows:
         if name.startswith(("AsyncClient", "aiodocker")):
-            print(f"    {name:46} {medians[name] / base:7.2f}x")
+            wall, cpu = medians.time(name, araw_row)
+            print(f"    {name:44} {wall:7.2f}x {cpu:7.2f}x")
     targets([
-        ("Client.ping() / raw socket loop (time)",
-         medians["Client.ping()"] / medians["raw socket loop (blocking, fixed request)"], "<=", 1.3),
-        ("AsyncClient.ping() / raw asyncio loop (time)",
-         medians["AsyncClient.ping()"] / base, "<=", 2.0),
+        ("Client.ping(), time vs the blocking raw loop",
+         medians.time("Client.ping()", "raw socket loop (blocking, fixed request)"), "<=", 1.3),
+        ("AsyncClient.ping(), time vs the raw asyncio loop",
+         medians.time("AsyncClient.ping()", araw_row), "<=", 2.0),
     ])
     if args.profile:
         profile(runner, "AsyncClient.ping()", rows["AsyncClient.ping()"])
@@ -472,8 +501,8 @@ def run_ping(args: argparse.Namespace, runner: Runner, path: str, calls: int) ->
 
 
 def ssh_workload(args: argparse.Namespace, runner: Runner, dockerd_host: str) -> None:
-    print(f"\n== ssh: logs_into of {args.ssh_lines} lines of 61 bytes from the private daemon, "
-          "over unix and over ssh://; connection set-up", flush=True)
+    print(f"\n== ssh: logs_into of {args.ssh_lines} lines of 61 bytes and {args.exec_mb} MB of exec output "
+          "from the private daemon, over unix and over ssh://; connection set-up", flush=True)
     try:
         ssh_host, ssh_options = ssh_transport.ssh_settings()
     except subprocess.CalledProcessError as exc:
@@ -489,34 +518,54 @@ def ssh_workload(args: argparse.Namespace, runner: Runner, dockerd_host: str) ->
         "AsyncClient unix": lambda: protocol.AsyncClient(dockerd_host, version=API),
         "AsyncClient ssh": lambda: protocol.AsyncClient(ssh_host, version=API, ssh_options=ssh_options),
     }
+    with protocol.Client(dockerd_host) as c:
+        runner_cid = c.create_container(ssh_transport.IMAGE, ["sleep", "3600"],
+                                        HostConfig={"NetworkMode": "none"})["Id"]
+        c.start_container(runner_cid)
+    exec_size = args.exec_mb * 1_000_000
+    exec_cmd = ["head", "-c", str(exec_size), "/dev/zero"]
     try:
         clients = {name: make() for name, make in makers.items()}
-        rows: dict[str, Row] = {}
+        logs_rows: dict[str, Row] = {}
+        exec_rows: dict[str, Row] = {}
         for name, c in clients.items():
             if name.startswith("Async"):
-                rows[name] = runner.sync(lambda c=c: c.logs_into(cid, devnull, devnull, tty=False))
+                logs_rows[name] = runner.sync(lambda c=c: c.logs_into(cid, devnull, devnull, tty=False))
+                exec_rows[name] = runner.sync(lambda c=c, sink=devnull: async_exec_output(c, runner_cid, exec_cmd, sink))
             else:
-                rows[name] = lambda c=c: c.logs_into(cid, devnull, devnull, tty=False)
+                logs_rows[name] = lambda c=c: c.logs_into(cid, devnull, devnull, tty=False)
+                exec_rows[name] = lambda c=c, sink=devnull: sync_exec_output(c, runner_cid, exec_cmd, sink)
         for name, c in clients.items():  # every transport carries every byte
-            counted = Counter()
+            logs_count, exec_count = Counter(), Counter()
             if name.startswith("Async"):
-                loop.run_until_complete(c.logs_into(cid, counted, counted, tty=False))
+                loop.run_until_complete(c.logs_into(cid, logs_count, logs_count, tty=False))
+                loop.run_until_complete(async_exec_output(c, runner_cid, exec_cmd, exec_count))
             else:
-                c.logs_into(cid, counted, counted, tty=False)
-            if counted.n != size:
-                raise AssertionError(f"{name}: {counted.n} bytes, expected {size}")
-        medians = interleaved(rows, args.repeat)
+                c.logs_into(cid, logs_count, logs_count, tty=False)
+                sync_exec_output(c, runner_cid, exec_cmd, exec_count)
+            if (logs_count.n, exec_count.n) != (size, exec_size):
+                raise AssertionError(f"{name}: {logs_count.n} log bytes, {exec_count.n} exec bytes, "
+                                     f"expected {size} and {exec_size}")
+        logs = interleaved(logs_rows, args.repeat)
+        execs = interleaved(exec_rows, args.repeat)
         for name, c in clients.items():
             if name.startswith("Async"):
                 loop.run_until_complete(c.aclose())
             else:
                 c.close()
-        table(f"ssh, logs_into of {size / 1e6:.1f} MB (daemon-bound), median of {args.repeat}",
-              medians, "Client unix", args.ssh_lines, "line")
+        table(f"ssh, logs_into of {size / 1e6:.1f} MB (daemon-bound: dockerd decodes its log file), "
+              f"median of {args.repeat}", logs, "Client unix", args.ssh_lines, "line")
         for driver in ("Client", "AsyncClient"):
-            t_unix, t_ssh = medians[f"{driver} unix"], medians[f"{driver} ssh"]
+            t_unix, t_ssh = logs.wall[f"{driver} unix"], logs.wall[f"{driver} ssh"]
             print(f"    {driver:12} ssh {size / t_ssh / 1e6:7.1f} MB/s, unix {size / t_unix / 1e6:7.1f} MB/s: "
                   f"ssh at {t_unix / t_ssh:.2f}x the unix speed")
+        table(f"ssh, exec output of {exec_size / 1e6:.0f} MB (`head -c`, a pipe: the transport shows), "
+              f"median of {args.repeat}; cpu excludes the ssh process", execs, "Client unix",
+              exec_size // 1000, "KB")
+        for driver in ("Client", "AsyncClient"):
+            t_unix, t_ssh = execs.wall[f"{driver} unix"], execs.wall[f"{driver} ssh"]
+            print(f"    {driver:12} ssh {exec_size / t_ssh / 1e6:7.1f} MB/s, unix {exec_size / t_unix / 1e6:7.1f} "
+                  f"MB/s: ssh at {t_unix / t_ssh:.2f}x the unix speed")
 
         # Set-up: a new client's first request (connect; for ssh the ssh
         # process, key exchange and the remote CLI's start) against its
@@ -543,6 +592,17 @@ def ssh_workload(args: argparse.Namespace, runner: Runner, dockerd_host: str) ->
         os.close(devnull)
         with protocol.Client(dockerd_host) as c:
             c.remove_container(cid, force=True)
+            c.remove_container(runner_cid, force=True)
+
+
+def sync_exec_output(client: Any, cid: str, cmd: list[str], sink: Any) -> None:
+    with client.exec_stream(cid, cmd) as session:
+        session.copy_to(sink, sink)
+
+
+async def async_exec_output(client: Any, cid: str, cmd: list[str], sink: Any) -> None:
+    async with await client.exec_stream(cid, cmd) as session:
+        await session.copy_to(sink, sink)
 
 
 def setup_once(runner: Runner, name: str, make: Callable[[], Any]) -> tuple[float, float]:
@@ -585,14 +645,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, few rounds: checks that the script works")
     ap.add_argument("--lines", type=int, help="log lines for the logs table (default 1 000 000, --quick 20 000)")
-    ap.add_argument("--ssh-lines", type=int, help="log lines for the ssh table (default 300 000, --quick 20 000)")
+    ap.add_argument("--ssh-lines", type=int, help="log lines for the ssh table (default 100 000, --quick 20 000)")
+    ap.add_argument("--exec-mb", type=int, help="exec output for the ssh table, MB (default 100, --quick 5)")
     ap.add_argument("--calls", type=int, help="pings per round (default 5 000, --quick 300)")
     ap.add_argument("--repeat", type=int, help="interleaved rounds, medians (default 5, --quick 3)")
     ap.add_argument("--only", choices=["logs", "ping", "ssh"], action="append", help="one workload (repeatable)")
     ap.add_argument("--profile", action="store_true", help="cProfile the asyncio rows")
     args = ap.parse_args()
     args.lines = args.lines or (20_000 if args.quick else 1_000_000)
-    args.ssh_lines = args.ssh_lines or (20_000 if args.quick else 300_000)
+    args.ssh_lines = args.ssh_lines or (20_000 if args.quick else 100_000)
+    args.exec_mb = args.exec_mb or (5 if args.quick else 100)
     args.calls = args.calls or (300 if args.quick else 5_000)
     args.repeat = args.repeat or (3 if args.quick else 5)
     only = set(args.only or ["logs", "ping", "ssh"])
