@@ -446,6 +446,34 @@ def test_typed_items_and_batches():
     run(main())
 
 
+def test_a_conversion_error_ends_the_reads_at_once():
+    """A typed view that raises (an in-band error) stops the stream there:
+    the connection is closed before the error reaches the caller, not when
+    the garbage collector finds the reads' generator."""
+    async def main():
+        d = Daemon()
+        client = make_client(d)
+        parts = (STREAM_HEAD + chunked(frame(1, b"ok"), frame(1, b"bad"), frame(1, b"never")),)
+        server = asyncio.create_task(serve(d, *parts))
+
+        def convert(f):
+            if f.data == b"bad":
+                raise ValueError("in-band error")
+            return f.data
+
+        resp = (await client._exchange(logs(follow=True)))._typed(convert)
+        got = []
+        with pytest.raises(ValueError):
+            async for item in resp:
+                got.append(item)
+        assert got == [b"ok"]
+        assert resp.closed and d.last_client_end.closed and client._pool.idle == 0
+        await server
+        await client.aclose()
+
+    run(main())
+
+
 # -- stopping a stream: aclose() from another task, cancellation ---------------
 
 
