@@ -37,6 +37,11 @@ def test_user_code_sees_the_typed_views():
     assert rc == 0, out
 
 
+def test_async_user_code_sees_the_same_typed_views():
+    rc, out = mypy(HERE / "check_async_client.py")
+    assert rc == 0, out
+
+
 def test_misspelt_endpoint_names_are_type_errors():
     path = HERE / "check_call_names.py"
     expected = {(i, m.group(1)) for i, line in enumerate(path.read_text().splitlines(), 1)
