@@ -1,4 +1,5 @@
-"""The endpoint table against the session's engine, at the version it negotiates.
+"""The endpoint table against the session's engine, at the version it
+negotiates, on both drivers (``make_client``).
 
 Every endpoint of ``protocol._core._endpoints`` that the engine serves and that can
 run without a network beyond loopback is called here through
@@ -28,7 +29,6 @@ from protocol import LocalProtocolError
 import protocol
 from protocol import (
     APIError,
-    Client,
     Conflict,
     Frame,
     NotFound,
@@ -56,9 +56,9 @@ NO_NET = {"NetworkMode": "none"}
 
 
 @pytest.fixture
-def client(docker_host):
+def client(make_client, docker_host):
     # A read timeout so that a protocol bug fails a test instead of hanging it.
-    with Client(docker_host, timeout=120) as c:
+    with make_client(docker_host, timeout=120) as c:
         yield c
 
 
@@ -906,16 +906,16 @@ def test_build_prune(client, uid):
 
 
 @pytest.fixture
-def unreachable(tmp_path):
+def unreachable(make_client, tmp_path):
     """A pinned-version client whose host does not exist: anything that
     reached the wire would be a TransportError, not UnsupportedVersion."""
     def make(version):
-        return Client(f"unix://{tmp_path}/no-daemon.sock", version=version, connect_timeout=1)
+        return make_client(f"unix://{tmp_path}/no-daemon.sock", version=version, connect_timeout=1)
     return make
 
 
 @pytest.mark.podman
-def test_version_gating_raises_before_sending(docker_host, unreachable):
+def test_version_gating_raises_before_sending(make_client, docker_host, unreachable):
     with unreachable("1.24") as c:
         with pytest.raises(UnsupportedVersion) as info:
             c.call("configs.list")
@@ -941,7 +941,7 @@ def test_version_gating_raises_before_sending(docker_host, unreachable):
             c.call("images.attestations", name="busybox")
 
     # The same on the real daemon: nothing went out (no connection was opened).
-    with Client(docker_host, version="1.24") as c:
+    with make_client(docker_host, version="1.24") as c:
         with pytest.raises(UnsupportedVersion):
             c.call("configs.list")
         with pytest.raises(UnsupportedVersion):
@@ -951,9 +951,9 @@ def test_version_gating_raises_before_sending(docker_host, unreachable):
 
 
 @pytest.mark.api(max="1.23")
-def test_old_versions_the_daemon_still_serves(docker_host, engine, test_image, docker_cleanup):
+def test_old_versions_the_daemon_still_serves(make_client, docker_host, engine, test_image, docker_cleanup):
     oldest = engine.min_api_version  # the engine's own minimum, below 1.24 here
-    with Client(docker_host, version=oldest) as c:
+    with make_client(docker_host, version=oldest) as c:
         containers = c.call("containers.list", all=True)
         assert isinstance(containers, list)
         images = c.call("images.list")
@@ -961,7 +961,7 @@ def test_old_versions_the_daemon_still_serves(docker_host, engine, test_image, d
         assert c.call("system.version")["ApiVersion"] == engine.api_version
         with pytest.raises(UnsupportedVersion):
             c.call("containers.prune")
-    with Client(docker_host, version="1.20") as c:
+    with make_client(docker_host, version="1.20") as c:
         # /containers/ps was an alias until docker 1.8 (API 1.20): a 20.10
         # daemon does not route it at any version.
         with pytest.raises(NotFound) as info:
@@ -972,7 +972,7 @@ def test_old_versions_the_daemon_still_serves(docker_host, engine, test_image, d
         # Below 1.24 versioned errors are plain text, not JSON.
         assert info.value.message == "No such container: protocol-no-such-container"
         assert dict(info.value.headers)[b"content-type"].startswith(b"text/plain")
-    with Client(docker_host, version="1.23") as c:
+    with make_client(docker_host, version="1.23") as c:
         # POST /containers/{id}/copy (removed from the API in 1.24) is still served at 1.23.
         cid = create(c, docker_cleanup, test_image, ["true"])
         with c.call("containers.copy", id=cid, json={"Resource": "/bin/sh"}) as resp:
@@ -984,8 +984,8 @@ def test_old_versions_the_daemon_still_serves(docker_host, engine, test_image, d
 
 
 @pytest.mark.podman
-def test_errors_are_json_from_1_24(docker_host, engine):
-    with Client(docker_host, version=max(engine.min_api_version, "1.24", key=_api)) as c:
+def test_errors_are_json_from_1_24(make_client, docker_host, engine):
+    with make_client(docker_host, version=max(engine.min_api_version, "1.24", key=_api)) as c:
         with pytest.raises(NotFound) as info:
             c.call("containers.inspect", id="protocol-no-such-container")
         assert dict(info.value.headers)[b"content-type"] == b"application/json"
@@ -996,10 +996,10 @@ def _api(text):
     return int(major), int(minor)
 
 
-def test_below_the_engine_minimum_is_a_version_error(docker_host, engine):
+def test_below_the_engine_minimum_is_a_version_error(make_client, docker_host, engine):
     major, minor = _api(engine.min_api_version)
     below = f"{major}.{minor - 1}"
-    with Client(docker_host, version=below) as c:
+    with make_client(docker_host, version=below) as c:
         with pytest.raises(protocol.VersionError) as verr:
             c.call("containers.list")
         assert verr.value.too_new is False

@@ -1,4 +1,5 @@
-"""The sync client against the session's engine; versions asserted are the ones it declares."""
+"""The client against the session's engine, on both drivers (``make_client``);
+versions asserted are the ones it declares."""
 
 import threading
 import time
@@ -6,14 +7,16 @@ import time
 import pytest
 
 import protocol
-from protocol import APIVersion, Client, Frame, NotFound, Stream, VersionError
+from protocol import APIVersion, Frame, NotFound, Stream, VersionError
+
+from _drivers import api_version, count_requests
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def client(docker_host):
-    with Client(docker_host) as c:
+def client(docker_host, make_client):
+    with make_client(docker_host) as c:
         yield c
 
 
@@ -27,10 +30,10 @@ def run(client, cleanup, image, script, **config):
 
 
 @pytest.mark.podman
-def test_negotiates_the_daemon_maximum(docker_host, engine):
-    with Client(docker_host) as c:
+def test_negotiates_the_daemon_maximum(make_client, docker_host, engine):
+    with make_client(docker_host) as c:
         # The engine's own maximum (this client speaks up to 1.55).
-        assert c.api_version == APIVersion(engine.api_version)
+        assert api_version(c) == APIVersion(engine.api_version)
         assert c.ping() == "OK"
         v = c.version()
         assert (v["ApiVersion"], v["MinAPIVersion"]) == (engine.api_version, engine.min_api_version)
@@ -38,42 +41,35 @@ def test_negotiates_the_daemon_maximum(docker_host, engine):
 
 
 @pytest.mark.podman
-def test_negotiation_is_capped_by_the_client(docker_host, engine):
-    with Client(docker_host, max_version="1.30") as c:
-        assert c.api_version == APIVersion("1.30")
+def test_negotiation_is_capped_by_the_client(make_client, docker_host, engine):
+    with make_client(docker_host, max_version="1.30") as c:
+        assert api_version(c) == APIVersion("1.30")
         # Requests really go out at 1.30; /version still says the engine's maximum.
         assert c.version()["ApiVersion"] == engine.api_version
 
 
 @pytest.mark.podman
-def test_pinned_version_skips_the_probe(docker_host):
-    with Client(docker_host, version="1.25") as c:
-        assert c.api_version == APIVersion("1.25")
+def test_pinned_version_skips_the_probe(make_client, docker_host):
+    with make_client(docker_host, version="1.25") as c:
+        assert api_version(c) == APIVersion("1.25")
         assert c._pool._idle == []  # nothing was sent to negotiate
         assert isinstance(c.info(), protocol.SystemInfo)
 
 
 @pytest.mark.podman
-def test_negotiation_happens_once_under_concurrency(docker_host, engine):
-    c = Client(docker_host)
-    calls = []
-    original = c._exchange
-
-    def counting(request):
-        # Every request goes through _exchange; only negotiation sends the
-        # unversioned probes (HEAD /_ping, GET /_ping, GET /version).
-        if request.version is None:
-            calls.append(request.path)
-            time.sleep(0.05)
-        return original(request)
-
-    c._exchange = counting  # type: ignore[method-assign]
+def test_negotiation_happens_once_under_concurrency(make_client, docker_host, engine):
+    # Eight threads ask at once (on the async driver: eight tasks on its loop).
+    c = make_client(docker_host)
+    # Only negotiation sends unversioned probes (HEAD /_ping, GET /_ping,
+    # GET /version); each is held a little so that the askers overlap.
+    sent = count_requests(c, unversioned_delay=0.05)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(c.api_version)) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: results.append(api_version(c))) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    calls = [r.path for r in sent if r.version is None]
     assert calls and calls[0] == "/_ping" and len(calls) <= 2, calls  # one negotiation: HEAD, maybe GET
     assert results == [APIVersion(engine.api_version)] * 8
     c.close()
@@ -84,12 +80,12 @@ def _next_minor(version):
     return f"{major}.{int(minor) + 1}"
 
 
-def test_too_new_pinned_version_is_a_version_error(docker_host, engine):
+def test_too_new_pinned_version_is_a_version_error(make_client, docker_host, engine):
     # One above what the engine declares, in the engine's own wording
     # (20.10: "client version 1.42 is too new. Maximum supported API version
     # is 1.41"; 28.5 says the same with its numbers).
     too_new = _next_minor(engine.api_version)
-    with Client(docker_host, version=too_new) as c:
+    with make_client(docker_host, version=too_new) as c:
         with pytest.raises(VersionError) as info:
             c.info()
     assert info.value.client_version == APIVersion(too_new)
@@ -97,8 +93,8 @@ def test_too_new_pinned_version_is_a_version_error(docker_host, engine):
     assert info.value.too_new is True
 
 
-def test_too_old_pinned_version_is_a_version_error(docker_host, engine):
-    with Client(docker_host, version="1.5") as c:
+def test_too_old_pinned_version_is_a_version_error(make_client, docker_host, engine):
+    with make_client(docker_host, version="1.5") as c:
         with pytest.raises(VersionError) as info:
             c.info()
     assert info.value.server_version == APIVersion(engine.min_api_version)
@@ -114,9 +110,9 @@ def test_not_found_is_typed(client):
 
 
 @pytest.mark.api(max="1.23")
-def test_old_api_plain_text_errors(docker_host):
+def test_old_api_plain_text_errors(make_client, docker_host):
     # Below 1.24 the daemon answers errors in plain text.
-    with Client(docker_host, version="1.20") as c:
+    with make_client(docker_host, version="1.20") as c:
         with pytest.raises(NotFound) as info:
             c.inspect_container("no-such-container-here")
     assert info.value.message == "No such container: no-such-container-here"
@@ -187,15 +183,15 @@ def test_images(client, test_image):
 
 
 @pytest.mark.podman
-def test_env_host(docker_host, monkeypatch):
+def test_env_host(make_client, docker_host, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", docker_host)
-    with Client() as c:
+    with make_client() as c:
         assert c.ping() == "OK"
 
 
 @pytest.mark.podman
-def test_unreachable_daemon_is_transport_error(tmp_path):
-    with Client(f"unix://{tmp_path}/nothing.sock") as c:
+def test_unreachable_daemon_is_transport_error(make_client, tmp_path):
+    with make_client(f"unix://{tmp_path}/nothing.sock") as c:
         with pytest.raises(protocol.TransportError, match="cannot connect"):
             c.ping()
 

@@ -1,18 +1,16 @@
-"""exec_run on every engine: end of input on a TTY, a bounded wait, and the
-1.15 era without exec inspect."""
+"""exec_run on every engine and both drivers: end of input on a TTY, a bounded
+wait, and the 1.15 era without exec inspect."""
 
 import time
 
 import pytest
 
-from protocol import Client
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def client(docker_host):
-    with Client(docker_host, timeout=60) as c:
+def client(docker_host, make_client):
+    with make_client(docker_host, timeout=60) as c:
         yield c
 
 
@@ -59,8 +57,8 @@ def test_no_tty_input_still_ends_with_a_half_close(client, sleeper):
 
 
 @pytest.mark.api(max="1.15")
-def test_exec_run_at_1_15_returns_the_output_without_an_exit_code(docker_host, sleeper):
+def test_exec_run_at_1_15_returns_the_output_without_an_exit_code(docker_host, make_client, sleeper):
     # Exec arrived in 1.15, its inspect in 1.16: no exit code to ask for.
-    with Client(docker_host, version="1.15", timeout=60) as old:
+    with make_client(docker_host, version="1.15", timeout=60) as old:
         result = old.exec_run(sleeper, ["sh", "-c", "echo out; echo err >&2; exit 3"])
     assert result == (None, b"out\n", b"err\n")

@@ -1,6 +1,6 @@
 """Faults of a real daemon: dockerd stopped (SIGTERM) and killed (SIGKILL)
-during a logs follow and during a request loop, and the same Client
-working again once the daemon is back.
+during a logs follow and during a request loop, and the same client
+working again once the daemon is back; on both drivers (``make_client``).
 
 These tests stop and kill a daemon, so they use a private instance of
 their own (``.ci/dockerd`` with its own state folder and TLS port), never
@@ -101,10 +101,10 @@ def fault_daemon() -> Iterator[str]:
 
 
 @pytest.fixture
-def client(fault_daemon: str) -> Iterator[Client]:
+def client(make_client, fault_daemon: str) -> Iterator[Client]:
     # One twin (the active one): the faults are in the transport; both
     # twins' handling of cut streams is covered by test_hostile.py.
-    with Client(fault_daemon, timeout=30) as c:
+    with make_client(fault_daemon, timeout=30) as c:
         yield c
 
 

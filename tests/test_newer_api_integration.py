@@ -1,4 +1,5 @@
-"""What the engines serving API 1.42 and later must prove against the real thing.
+"""What the engines serving API 1.42 and later must prove against the real
+thing, on both drivers (``make_client``).
 
 Every query parameter the endpoint table gates at 1.42 or later is listed
 from the table itself (``_gated_params``): each one is either used against
@@ -26,7 +27,6 @@ import pytest
 from protocol import (
     APIError,
     APIVersion,
-    Client,
     NotFound,
     ServerError,
     Stream,
@@ -35,6 +35,8 @@ from protocol import (
     VersionError,
 )
 from protocol._core._endpoints import _variants, build_request, endpoint_names
+
+from _drivers import api_version, count_requests
 
 LABEL = "protocol-test.newer"
 IMG_PLATFORM = {"os": "linux", "architecture": "amd64"}
@@ -210,7 +212,7 @@ def _ws_attach_output(client, cid, **streams):
     are written here): the request the table builds at the engine's version,
     plus the handshake headers; the output the daemon sends as WebSocket
     frames until it closes."""
-    req = build_request("containers.attach_ws", client.api_version, id=cid, logs=True, stream=False,
+    req = build_request("containers.attach_ws", api_version(client), id=cid, logs=True, stream=False,
                         **streams)
     key = base64.b64encode(uuid.uuid4().bytes).decode()
     head = (f"{req.method} {req.target} HTTP/1.1\r\nHost: docker\r\nOrigin: http://localhost\r\n"
@@ -299,7 +301,7 @@ def test_every_gated_parameter_has_a_case():
 
 
 @pytest.mark.parametrize("key", sorted(_gated_params()))
-def test_gated_parameter_refused_below_its_boundary(key, tmp_path):
+def test_gated_parameter_refused_below_its_boundary(make_client, key, tmp_path):
     # Nothing is sent: the client has no daemon at all.
     since = _gated_params()[key]
     name, _, param = key.rpartition(".")
@@ -310,7 +312,7 @@ def test_gated_parameter_refused_below_its_boundary(key, tmp_path):
         build_request(name, _below(since), **kwargs)
     assert info.value.minimum == APIVersion(since)
     if ep.upgrade_protocol is None:  # (attach_ws is refused for its protocol anyway)
-        with Client(f"unix://{tmp_path}/none.sock", version=_below(since)) as c:
+        with make_client(f"unix://{tmp_path}/none.sock", version=_below(since)) as c:
             with pytest.raises(UnsupportedVersion):
                 c.call(name, **kwargs)
 
@@ -332,13 +334,13 @@ class _Ctx:
 @pytest.mark.integration
 @pytest.mark.api(min="1.42")
 @pytest.mark.parametrize("key", sorted(_gated_params()))
-def test_gated_parameter_against_the_engine(key, engine, docker_host, docker_cleanup, test_image, request):
+def test_gated_parameter_against_the_engine(make_client, key, engine, docker_host, docker_cleanup, test_image, request):
     since = APIVersion(_gated_params()[key])
-    with Client(docker_host, timeout=120) as client:
+    with make_client(docker_host, timeout=120) as client:
         if since > APIVersion(engine.api_version):
             # The engine does not have it: negotiated down to the engine's
             # maximum, the client refuses before sending.
-            assert client.api_version == APIVersion(engine.api_version)
+            assert api_version(client) == APIVersion(engine.api_version)
             name, _, param = key.rpartition(".")
             with pytest.raises(UnsupportedVersion):
                 client.call(name, **{p: "x" for p in _variants(name)[-1].path_params},
@@ -352,25 +354,22 @@ def test_gated_parameter_against_the_engine(key, engine, docker_host, docker_cle
 
 
 class _Counting:
-    """Counts the requests a client sends (every one goes through _exchange)."""
+    """Counts the requests a client sends (either driver)."""
 
     def __init__(self, client):
-        self.targets: list[str] = []
-        original = client._exchange
+        self._sent = count_requests(client)
 
-        def exchange(request):
-            self.targets.append(f"{request.method} {request.path}")
-            return original(request)
-
-        client._exchange = exchange
+    @property
+    def targets(self) -> list[str]:
+        return [f"{r.method} {r.path}" for r in self._sent]
 
 
 @pytest.mark.integration
 @pytest.mark.api(min="1.42")
 @pytest.mark.parametrize("tty", [False, True])
-def test_output_kind_from_content_type_without_inspect(docker_host, docker_cleanup, test_image, tty):
-    with Client(docker_host, timeout=60) as client:
-        assert client.api_version >= BOUNDARY
+def test_output_kind_from_content_type_without_inspect(make_client, docker_host, docker_cleanup, test_image, tty):
+    with make_client(docker_host, timeout=60) as client:
+        assert api_version(client) >= BOUNDARY
         cid = _container(client, docker_cleanup, test_image, "echo out; echo err >&2; sleep 1000",
                          Tty=tty, OpenStdin=True)
         client.call("containers.start", id=cid)
@@ -417,11 +416,11 @@ def test_output_kind_from_content_type_without_inspect(docker_host, docker_clean
 
 @pytest.mark.integration
 @pytest.mark.api(min="1.42")
-def test_volume_prune_anonymous_only_from_1_42(docker_host, engine, docker_cleanup):
+def test_volume_prune_anonymous_only_from_1_42(make_client, docker_host, engine, docker_cleanup):
     uid = uuid.uuid4().hex[:12]
     label = {LABEL: uid}
     only_ours = {"label": [f"{LABEL}={uid}"]}
-    with Client(docker_host, timeout=60) as client:
+    with make_client(docker_host, timeout=60) as client:
         named = f"protocol-newer-{uid}"
         try:
             client.call("volumes.create", json={"Name": named, "Labels": label})
@@ -435,7 +434,7 @@ def test_volume_prune_anonymous_only_from_1_42(docker_host, engine, docker_clean
             assert pruned["VolumesDeleted"] == [named]
             # Pinned below 1.42 the same engine keeps the old meaning: all unused volumes.
             client.call("volumes.create", json={"Name": named, "Labels": label})
-            with Client(docker_host, version="1.41") as old:
+            with make_client(docker_host, version="1.41") as old:
                 assert old.call("volumes.prune", filters=only_ours)["VolumesDeleted"] == [named]
         finally:
             try:
@@ -446,8 +445,8 @@ def test_volume_prune_anonymous_only_from_1_42(docker_host, engine, docker_clean
 
 @pytest.mark.integration
 @pytest.mark.api(min="1.42")
-def test_wait_error_field(docker_host, docker_cleanup, test_image):
-    with Client(docker_host, timeout=60) as client:
+def test_wait_error_field(make_client, docker_host, docker_cleanup, test_image):
+    with make_client(docker_host, timeout=60) as client:
         cid = _container(client, docker_cleanup, test_image, "exit 3")
         client.call("containers.start", id=cid)
         waited = client.call("containers.wait", id=cid)
@@ -462,11 +461,11 @@ def test_wait_error_field(docker_host, docker_cleanup, test_image):
 
 @pytest.mark.integration
 @pytest.mark.api(min="1.42")
-def test_buildkit_build_answers_trace_messages(docker_host, docker_cleanup, test_image):
+def test_buildkit_build_answers_trace_messages(make_client, docker_host, docker_cleanup, test_image):
     uid = uuid.uuid4().hex[:12]
     tag = f"protocol-test/newer-buildkit:{uid}"
     context = tar_of({"Dockerfile": f"FROM {test_image}\nRUN echo {uid} > /marker\n".encode()})
-    with Client(docker_host, timeout=120) as client:
+    with make_client(docker_host, timeout=120) as client:
         try:
             resp = client.call("images.build", body=context, t=tag, builder_version="2", networkmode="none",
                                labels={LABEL: uid})
@@ -490,16 +489,16 @@ def test_buildkit_build_answers_trace_messages(docker_host, docker_cleanup, test
 
 @pytest.mark.integration
 @pytest.mark.api(min="1.42")
-def test_version_errors_in_the_engines_wording(docker_host, engine):
+def test_version_errors_in_the_engines_wording(make_client, docker_host, engine):
     major, minor = engine.api_version.split(".")
     too_new = f"{major}.{int(minor) + 1}"
-    with Client(docker_host, version=too_new) as c:
+    with make_client(docker_host, version=too_new) as c:
         with pytest.raises(VersionError) as info:
             c.info()
     # e.g. "client version 1.52 is too new. Maximum supported API version is 1.51"
     assert f"client version {too_new} is too new" in info.value.message
     assert info.value.server_version == APIVersion(engine.api_version) and info.value.too_new
-    with Client(docker_host, version=_below(engine.min_api_version)) as c:
+    with make_client(docker_host, version=_below(engine.min_api_version)) as c:
         with pytest.raises(VersionError) as info:
             c.info()
     assert "is too old" in info.value.message

@@ -1,4 +1,5 @@
-"""The Podman defects, against a real Podman service (``--engine podman``).
+"""The Podman defects, against a real Podman service (``--engine podman``), on
+both drivers (``make_client``).
 
 Recorded and scripted bytes of the same answers are in test_podman_compat.py.
 """
@@ -9,14 +10,14 @@ import uuid
 
 import pytest
 
-from protocol import APIVersion, BadRequest, Client, Conflict, NotFound, Stream, UnsupportedEndpoint
+from protocol import APIVersion, BadRequest, Conflict, NotFound, Stream, UnsupportedEndpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.engines("podman")]
 
 
 @pytest.fixture
-def client(docker_host):
-    with Client(docker_host, timeout=60) as c:
+def client(make_client, docker_host):
+    with make_client(docker_host, timeout=60) as c:
         yield c
 
 
@@ -27,10 +28,10 @@ def _create(client, cleanup, image, cmd, **config):
 
 
 @pytest.mark.parametrize("pinned", ["1.44", "1.51"])
-def test_pinned_above_1_42_output_has_no_frame_headers(docker_host, docker_cleanup, test_image, engine, pinned):
+def test_pinned_above_1_42_output_has_no_frame_headers(make_client, docker_host, docker_cleanup, test_image, engine, pinned):
     # Podman accepts any /vX.Y/, answers as 1.41 and labels non-TTY output
     # raw-stream (exec, attach) or octet-stream (logs).
-    with Client(docker_host, version=pinned, timeout=60) as c:
+    with make_client(docker_host, version=pinned, timeout=60) as c:
         cid = _create(c, docker_cleanup, test_image, ["sh", "-c", "echo out; echo err >&2; sleep 600"])
         c.start_container(cid)
         with c.call("containers.logs", id=cid, stdout=True, stderr=True) as resp:
@@ -99,10 +100,10 @@ def test_path_stat_in_url_safe_base64(client, docker_cleanup, test_image):
     assert seen_urlsafe, "no header used the URL-safe alphabet: the case was not exercised"
 
 
-def test_negotiation_clamps_and_pinned_versions_never_fail(docker_host, engine):
-    with Client(docker_host) as c:
+def test_negotiation_clamps_and_pinned_versions_never_fail(make_client, docker_host, engine):
+    with make_client(docker_host) as c:
         assert c.api_version == APIVersion(engine.api_version)
     # Podman serves any version in the URL: documented, not an error.
     for pinned in ("1.5", "1.99"):
-        with Client(docker_host, version=pinned) as c:
+        with make_client(docker_host, version=pinned) as c:
             assert c.ping() == "OK" and "Containers" in c.info()

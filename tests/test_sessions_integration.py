@@ -1,4 +1,4 @@
-"""Attach and exec sessions against the real daemon, on both stream twins."""
+"""Attach and exec sessions against the real daemon, on both stream twins and both drivers."""
 
 import hashlib
 import io
@@ -8,7 +8,6 @@ import time
 import pytest
 
 from protocol import (
-    Client,
     Conflict,
     ContainerNotRunning,
     NotFound,
@@ -21,8 +20,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def client(docker_host, twin):
-    with Client(docker_host, stream_impl=twin) as c:
+def client(docker_host, twin, make_client):
+    with make_client(docker_host, stream_impl=twin) as c:
         yield c
 
 
@@ -169,10 +168,10 @@ def test_attach_stopped_container_is_refused(client, docker_cleanup, test_image)
 
 
 @pytest.mark.api(max="1.16")
-def test_old_api_hijack_without_upgrade(docker_host, twin, sleeper):
+def test_old_api_hijack_without_upgrade(docker_host, twin, make_client, sleeper):
     # API 1.16 predates the Upgrade handshake: the daemon answers 200 and
     # hijacks; the same session API works.
-    with Client(docker_host, version="1.16", stream_impl=twin) as old:
+    with make_client(docker_host, version="1.16", stream_impl=twin) as old:
         with old.exec_stream(sleeper, ["sh", "-c", "echo legacy; echo err >&2"]) as session:
             assert session.response.status_code == 200
             items = list(session)
@@ -193,11 +192,11 @@ def test_paused_container_refuses_attach_and_exec(client, sleeper):
     assert client.exec_run(sleeper, ["true"]).exit_code == 0
 
 
-def test_detached_exec_start_answers_without_hanging(docker_host, twin, sleeper):
+def test_detached_exec_start_answers_without_hanging(docker_host, twin, make_client, sleeper):
     # The daemon answers Detach: true with an empty 200 (Content-Length: 0)
     # on a kept-alive connection, not a hijack: read as a hijacked stream
     # until EOF it would never end (the guard timeout makes that a failure).
-    with Client(docker_host, stream_impl=twin, timeout=10) as c:
+    with make_client(docker_host, stream_impl=twin, timeout=10) as c:
         exec_id = c.exec_create(sleeper, ["sh", "-c", "exit 7"])
         t = time.monotonic()
         assert c.exec_start_detached(exec_id) is None

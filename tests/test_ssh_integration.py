@@ -1,5 +1,6 @@
 """ssh:// for real: the system ssh program, a private sshd on loopback, and
-the remote docker CLI's ``system dial-stdio`` relaying to the private daemon."""
+the remote docker CLI's ``system dial-stdio`` relaying to the private daemon,
+on both drivers (``make_client``)."""
 
 import os
 import time
@@ -7,7 +8,9 @@ import time
 import pytest
 
 import protocol
-from protocol import Client, SSHTransport, StreamClosed, TransportError, parse_host, ssh_command
+from protocol import AsyncSSHTransport, SSHTransport, StreamClosed, TransportError, parse_host, ssh_command
+
+from _drivers import api_version
 
 # The private sshd relays to the system engine's socket (.ci/sshd), not the session's.
 pytestmark = [pytest.mark.integration, pytest.mark.engines("system")]
@@ -24,29 +27,38 @@ def test_argv_is_the_docker_clis():
 
 
 @pytest.fixture
-def ssh_client(ssh_docker, twin):
-    with Client(ssh_docker.host, ssh_options=ssh_docker.options, stream_impl=twin) as c:
+def ssh_client(make_client, ssh_docker, twin):
+    with make_client(ssh_docker.host, ssh_options=ssh_docker.options, stream_impl=twin) as c:
         yield c
 
 
 @pytest.fixture
-def spawned(monkeypatch):
-    """Every SSHTransport started during the test (so: every ssh process)."""
+def spawned(monkeypatch, driver):
+    """Every SSHTransport (AsyncSSHTransport on the async driver) started
+    during the test (so: every ssh process)."""
     made = []
-    original = SSHTransport.__init__
+    cls = SSHTransport if driver == "sync" else AsyncSSHTransport
+    original = cls.__init__
 
-    def counting(self, argv):
-        original(self, argv)
+    def counting(self, *args, **kwargs):
+        original(self, *args, **kwargs)
         made.append(self)
 
-    monkeypatch.setattr(SSHTransport, "__init__", counting)
+    monkeypatch.setattr(cls, "__init__", counting)
     return made
 
 
-def test_ping_and_negotiation(ssh_client, docker_host):
+def running(transport) -> bool:
+    """Whether the ssh process of a transport of either driver still runs."""
+    if isinstance(transport, SSHTransport):
+        return transport.process.poll() is None
+    return transport.returncode is None
+
+
+def test_ping_and_negotiation(make_client, ssh_client, docker_host):
     assert ssh_client.ping() == "OK"
-    with Client(docker_host) as direct:
-        assert ssh_client.api_version == direct.api_version  # what the daemon declares
+    with make_client(docker_host) as direct:
+        assert api_version(ssh_client) == api_version(direct)  # what the daemon declares
         assert ssh_client.version()["ApiVersion"] == direct.version()["ApiVersion"]
 
 
@@ -60,7 +72,7 @@ def test_pool_reuses_the_ssh_process(ssh_client, spawned):
     again = time.perf_counter() - started
     assert len(spawned) == 1, "a pooled request started a new ssh process"
     assert [s.pid for s in ssh_client._pool._idle] == [first]
-    assert spawned[0].process.poll() is None  # still running, kept for the next request
+    assert running(spawned[0])  # still running, kept for the next request
     assert again < 5.0
 
 
@@ -96,18 +108,18 @@ def test_exec_with_half_close_over_ssh(ssh_client, test_image, docker_cleanup):
     assert result.exit_code == 0 and result.stdout == data
 
 
-def test_ssh_failure_carries_stderr(ssh_docker):
+def test_ssh_failure_carries_stderr(make_client, ssh_docker):
     host = parse_host(ssh_docker.host)
-    with Client(f"ssh://nobody-here@127.0.0.1:{host.port}", ssh_options=ssh_docker.options) as c:
+    with make_client(f"ssh://nobody-here@127.0.0.1:{host.port}", ssh_options=ssh_docker.options) as c:
         with pytest.raises(TransportError, match="Permission denied") as info:
             c.ping()
     assert "exited with status 255" in str(info.value)
 
 
-def test_remote_without_docker_cli_is_reported(ssh_docker):
+def test_remote_without_docker_cli_is_reported(make_client, ssh_docker):
     # A remote socket path that does not exist: dial-stdio fails on the far
     # side, and its message comes back through ssh's stderr.
-    with Client(ssh_docker.host + "/nonexistent/docker.sock", ssh_options=ssh_docker.options) as c:
+    with make_client(ssh_docker.host + "/nonexistent/docker.sock", ssh_options=ssh_docker.options) as c:
         with pytest.raises(TransportError) as info:
             c.ping()
     assert "nonexistent" in str(info.value)
@@ -134,19 +146,19 @@ def _children():
     return kids
 
 
-def test_close_reaps_every_ssh_process_and_fd(ssh_docker, spawned):
+def test_close_reaps_every_ssh_process_and_fd(make_client, ssh_docker, spawned):
     before_fds, before_kids = _open_fds(), _children()
-    with Client(ssh_docker.host, ssh_options=ssh_docker.options, pool_size=4) as c:
+    with make_client(ssh_docker.host, ssh_options=ssh_docker.options, pool_size=4) as c:
         # Streams held open at once need a connection (a process) each.
         streams = [c.events() for _ in range(3)]
         c.ping()
         assert len(spawned) == 4
         for s in streams:  # closed while open: each process is ended at once
             s.close()
-        ended = [t.process.poll() is not None for t in spawned]
+        ended = [not running(t) for t in spawned]
         assert ended.count(True) == 3  # the ping's connection is idle in the pool
     # The client's close ends the pooled one.
-    assert all(t.process.poll() is not None for t in spawned)
+    assert not any(running(t) for t in spawned)
     time.sleep(0.1)
     assert _children() == before_kids, "zombie or leftover ssh process"
     assert _open_fds() == before_fds
@@ -177,8 +189,8 @@ def test_close_from_another_thread_wakes_an_ssh_reader(ssh_client):
     assert isinstance(outcome[0], StreamClosed)
 
 
-def test_docker_host_from_the_environment(ssh_docker, tmp_path):
+def test_docker_host_from_the_environment(make_client, ssh_docker, tmp_path):
     env = {"DOCKER_HOST": ssh_docker.host, "DOCKER_CONFIG": str(tmp_path)}
-    with Client(environ=env, ssh_options=ssh_docker.options) as c:
+    with make_client(environ=env, ssh_options=ssh_docker.options) as c:
         assert c.host.scheme == "ssh" and c.context == "default"
         assert c.ping() == "OK"

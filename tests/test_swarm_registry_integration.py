@@ -1,5 +1,6 @@
 """Push/pull through the real local registry, and the swarm endpoints on the
-second (swarm-mode) private daemon, through ``Client.call(name, ...)``.
+second (swarm-mode) private daemon, through ``Client.call(name, ...)``, on
+both drivers (``make_client``).
 
 The registry (``registry`` fixture) is a distribution v2 registry on
 127.0.0.1 with htpasswd basic auth.  The swarm daemon (``swarm_daemon``) is a
@@ -19,7 +20,6 @@ import pytest
 from protocol import (
     APIError,
     BadRequest,
-    Client,
     Frame,
     NotFound,
     ServerError,
@@ -45,8 +45,8 @@ def uid():
 
 
 @pytest.fixture
-def client(docker_host):
-    with Client(docker_host, timeout=120) as c:
+def client(make_client, docker_host):
+    with make_client(docker_host, timeout=120) as c:
         yield c
 
 
@@ -132,8 +132,8 @@ def test_pull_of_a_missing_tag_is_typed(client, registry, uid):
 
 
 @pytest.fixture
-def swarm(swarm_daemon):
-    with Client(swarm_daemon, timeout=120) as c:
+def swarm(make_client, swarm_daemon):
+    with make_client(swarm_daemon, timeout=120) as c:
         yield c
 
 

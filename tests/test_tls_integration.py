@@ -1,38 +1,40 @@
 """The real daemon over TCP+TLS (client certificates): requests, streams and
-hijacked sessions with half-close, on both stream twins."""
+hijacked sessions with half-close, on both stream twins and both drivers."""
 
 import hashlib
 import os
 
 import pytest
 
-from protocol import Client, Stream, TLSConfig, TransportError
+from protocol import Stream, TLSConfig, TransportError
+
+from _drivers import api_version
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def tls_client(docker_tls, twin):
+def tls_client(docker_tls, twin, make_client):
     tls = TLSConfig(ca_cert=docker_tls.ca, client_cert=docker_tls.cert, client_key=docker_tls.key)
-    with Client(docker_tls.host, tls=tls, stream_impl=twin) as c:
+    with make_client(docker_tls.host, tls=tls, stream_impl=twin) as c:
         yield c
 
 
 def test_negotiates_over_tls(tls_client, engine):
-    assert tls_client.api_version == engine.api_version
+    assert api_version(tls_client) == engine.api_version
     assert tls_client.ping() == "OK"
     assert tls_client.version()["ApiVersion"] == engine.api_version
 
 
-def test_environment_like_the_docker_cli(docker_tls):
+def test_environment_like_the_docker_cli(docker_tls, make_client):
     env = {"DOCKER_HOST": docker_tls.host.replace("https://", "tcp://"), "DOCKER_TLS_VERIFY": "1",
            "DOCKER_CERT_PATH": docker_tls.cert_path}
-    with Client(environ=env) as c:
+    with make_client(environ=env) as c:
         assert c.ping() == "OK"
 
 
-def test_client_certificate_is_required(docker_tls):
-    with Client(docker_tls.host, tls=TLSConfig(ca_cert=docker_tls.ca)) as c:
+def test_client_certificate_is_required(docker_tls, make_client):
+    with make_client(docker_tls.host, tls=TLSConfig(ca_cert=docker_tls.ca)) as c:
         with pytest.raises(TransportError):
             c.ping()
 
