@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any, BinaryIO, Generic, Protocol, TypeVar, Union
+from typing import Any, Generic, Protocol, TypeVar
 
 from .._core._async_interface import AsyncTransport
 from .._core._connection import Connection, ReceivedEvent
@@ -29,7 +29,7 @@ from ._pool import AsyncPool
 
 __all__ = ["AsyncStreamingResponse", "exc_items", "Sink"]
 
-Sink = Union[int, BinaryIO, Any]
+from .._core._sinks import Sink  # noqa: E402  (one definition, in the core)
 
 # What iterating a response gives: Any for a raw response; the typed
 # streams (logs, events, stats) name their items.

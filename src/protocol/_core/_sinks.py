@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, BinaryIO, Union
 
-__all__ = ["write_to"]
+__all__ = ["Sink", "write_to"]
+
+#: Where the sink forms write: a file descriptor, or an object with
+#: ``write()`` or ``sendall()``.
+Sink = Union[int, BinaryIO, Any]
 
 
 def write_to(target: Any, data: bytes) -> None:
