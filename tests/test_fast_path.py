@@ -159,6 +159,7 @@ HOSTILE_HEADS = [
     b"HTTP/1.1 200 OK\r\nX: a\r\n  folded\r\nContent-Length: 0\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK",
     b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\nOK",
+    b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK",
     b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
     b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nextra",
     b"HTTP/1.1 304 Not Modified\r\n\r\n",
@@ -233,6 +234,10 @@ def test_parse_head_twins_agree(data):
     Request("GET", "/x", headers={"Host": "other"}),  # a second Host: h11 refuses
     Request("GET", "/x", headers={"Connection": "close"}),
     Request("POST", "/x", body=iter([b"a", b"b"])),  # streamed body: h11's
+    Request("GET", "/x y"),  # a space in the target: h11 refuses it
+    Request("GET", "/x\x7f"),
+    Request("GET", "/caf\xe9"),  # not ASCII
+    Request("GET", "/x", query={"q": "a b\xe9"}, version="1.41"),  # quoted: fine
 ], ids=repr)
 def test_request_bytes_are_h11s(twin, request_):
     assert outcome(fast(twin), request_, [], eof=False) == outcome(reference(twin), request_, [], eof=False)
@@ -251,6 +256,12 @@ def test_default_headers_are_sent_as_h11_sends_them(twin, defaults):
     ref._fast_defaults = None
     assert outcome(Connection(stream_impl=twin, default_headers=defaults), INSPECT, [], eof=False) == \
         outcome(ref, INSPECT, [], eof=False)
+
+
+@pytest.mark.parametrize("host", [b"docker", b"api.moby.localhost", b" bad", b"a\x00b", b""])
+def test_host_is_sent_as_h11_sends_it(twin, host):
+    assert outcome(fast(twin, host=host), PING, [], eof=False) == \
+        outcome(reference(twin, host=host), PING, [], eof=False)
 
 
 def test_a_dockerd_answer_takes_the_fast_path(twin):

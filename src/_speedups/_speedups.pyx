@@ -1075,38 +1075,40 @@ cdef bint _TOKEN_BYTE[256]
 for _i in range(256):
     _TOKEN_BYTE[_i] = _i in _py._TOKEN_CHARS  # the Python twin's set
 
-cdef dict _NAMES = _py._NAMES  # one cache of lower-cased names for both twins
-cdef Py_ssize_t _NAMES_MAX = _py._NAMES_MAX
-
-
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def parse_head(bytes buf not None):
     """The compiled twin of ``_stream_py.parse_head``: the same result or None."""
     cdef const unsigned char* p = <const unsigned char*>buf
     cdef Py_ssize_t n = len(buf)
-    cdef Py_ssize_t end = buf.find(b"\r\n\r\n")
-    cdef Py_ssize_t i, line_end, pos, colon, vs, ve
+    cdef Py_ssize_t i, end = -1, line_end, pos, colon, vs, ve, k
     cdef unsigned char c
     cdef int code
     cdef object length = -1
     cdef bint chunked = False
     cdef list headers = []
-    cdef bytes name, lower, value
-    if end < 0:
-        return None
-    # Every byte of the head: no NUL, VT or FF; CR only before LF, LF only
-    # after CR (the terminator's first CR is at ``end``, outside the range).
-    for i in range(end):
+    cdef bytes lower, value
+    cdef char* q
+    # One pass finds the blank line and checks every byte before it: no
+    # NUL, VT or FF; CR only before LF, LF only after CR.
+    i = 0
+    while i < n:
         c = p[i]
-        if c == 0x00 or c == 0x0B or c == 0x0C:
-            return None
         if c == 0x0D:
+            if i + 1 >= n:
+                return None  # incomplete
             if p[i + 1] != 0x0A:
                 return None
-        elif c == 0x0A:
-            if i == 0 or p[i - 1] != 0x0D:
-                return None
+            if i + 3 < n and p[i + 2] == 0x0D and p[i + 3] == 0x0A:
+                end = i
+                break
+            i += 2
+            continue
+        if c == 0x0A or c == 0x00 or c == 0x0B or c == 0x0C:
+            return None
+        i += 1
+    if end < 0:
+        return None
     line_end = <Py_ssize_t>(<const unsigned char*>memchr(p, 0x0D, end + 1) - p)
     if (
         line_end < 12
@@ -1133,22 +1135,22 @@ def parse_head(bytes buf not None):
         ve = line_end
         while ve > vs and (p[ve - 1] == 0x20 or p[ve - 1] == 0x09):
             ve -= 1
-        name = PyBytes_FromStringAndSize(<const char*>p + pos, colon - pos)
-        lower = _NAMES.get(name)
-        if lower is None:
-            lower = name.lower()
-            if len(_NAMES) < _NAMES_MAX:
-                _NAMES[name] = lower
+        # The lower-cased name, written straight into a new bytes object.
+        lower = PyBytes_FromStringAndSize(NULL, colon - pos)
+        q = <char*>lower
+        for k in range(colon - pos):
+            c = p[pos + k]
+            q[k] = <char>(c + 0x20 if 0x41 <= c <= 0x5A else c)
         value = PyBytes_FromStringAndSize(<const char*>p + vs, ve - vs)
-        if lower == b"content-length":
+        if colon - pos == 14 and memcmp(q, b"content-length", 14) == 0:
             if length >= 0 or ve == vs or ve - vs > 20:
                 return None
-            for i in range(vs, ve):
-                if not 0x30 <= p[i] <= 0x39:
+            for k in range(vs, ve):
+                if not 0x30 <= p[k] <= 0x39:
                     return None
             length = int(value)
-        elif lower == b"transfer-encoding":
-            if chunked or value != b"chunked":
+        elif colon - pos == 17 and memcmp(q, b"transfer-encoding", 17) == 0:
+            if chunked or ve - vs != 7 or memcmp(p + vs, b"chunked", 7) != 0:
                 return None
             chunked = True
         PyList_Append(headers, (lower, value))

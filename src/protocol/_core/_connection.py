@@ -98,7 +98,7 @@ _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 _FIELD_VCHAR = rb"[^\x00\s]"  # visible characters and obs-text
 _FIELD_CONTENT = _FIELD_VCHAR + rb"+(?:[ \t]+" + _FIELD_VCHAR + rb"+)*"
 _FIELD_VALUE = re.compile(rb"(?:" + _FIELD_CONTENT + rb")?")
-_REQUEST_TARGET = re.compile(rb"[\x21-\x7e]+")
+_VCHARS = bytes(range(0x21, 0x7F))  # a request target's bytes
 #: Request headers that change framing, keep-alive or the exchange itself:
 #: a request naming one of them (or a default header that does) goes to h11.
 _H11_ONLY_HEADERS = frozenset(
@@ -155,6 +155,10 @@ class _Members:
 
 
 S = _K = _Members  # type: ignore[assignment]
+
+# Events are immutable and compare by value: one of each end is enough.
+_END_KEEP = EndOfMessage(keep_alive=True)
+_END_CLOSE = EndOfMessage(keep_alive=False)
 
 
 class Connection:
@@ -219,6 +223,9 @@ class Connection:
             self._fast_defaults: bytes | None = _fast_header_bytes(self._default_headers)
         except TypeError:  # unhashable pairs: h11 takes them (and judges them)
             self._fast_defaults = None
+        if not isinstance(host, bytes) or not _FIELD_VALUE.fullmatch(host):
+            self._fast_defaults = None  # a Host value h11 would refuse: its call
+        self._host_line = b"Host: %s\r\n" % host if self._fast_defaults is not None else b""
 
     # -- introspection -------------------------------------------------
 
@@ -327,18 +334,18 @@ class Connection:
             or not (body is None or isinstance(body, bytes))
             or request.kind is _K.HIJACK
             or request.method == "CONNECT"
-            or not _FIELD_VALUE.fullmatch(self._host)
         ):
             return None
         try:
             target = request.target.encode("ascii")
         except UnicodeEncodeError:
             return None
-        if not _REQUEST_TARGET.fullmatch(target):
+        # h11's request-target: visible ASCII only, at least one byte.
+        if not target or target.translate(None, _VCHARS):
             return None
         # Request() checked the method (a token) and the names of its own
         # headers; the values still need h11's field-value rule.
-        out = [request.method.encode("ascii"), b" ", target, b" HTTP/1.1\r\nHost: ", self._host, b"\r\n"]
+        out = [request.method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n", self._host_line]
         present = set()
         for name, value in request.headers:
             lower = name.lower()
@@ -508,7 +515,22 @@ class Connection:
             req.kind is _K.STREAM or req.kind is _K.JSON_STREAM)
         if length < 0 and not chunked and not no_body and not stream:
             return False  # a body read until close: h11's
-        head = self._head(status, headers, reason, b"1.1", hijack=False, raw_size=end)
+        if end * 2 < self._max_head_size:
+            # _head, inline (the fast path's heads are small; see there).
+            head = Response.__new__(Response)
+            set_ = object.__setattr__
+            set_(head, "status_code", status)
+            set_(head, "headers", headers)
+            set_(head, "reason", reason)
+            set_(head, "http_version", b"1.1")
+            set_(head, "kind", req.kind if 200 <= status < 300 else _K.JSON)
+            self._response = head
+            for name, value in headers:
+                if name == b"connection" and b"close" in value.lower():
+                    self._keep_alive = False
+                    break
+        else:
+            head = self._head(status, headers, reason, b"1.1", hijack=False, raw_size=end)
         events.append(head)
         rest = buf[end:]
         if stream:
@@ -870,7 +892,7 @@ class Connection:
             )
         self._state = S.IDLE if keep else S.CLOSED
         self._h11 = None
-        events.append(EndOfMessage(keep_alive=keep))
+        events.append(_END_KEEP if keep else _END_CLOSE)
 
 
 @functools.lru_cache(maxsize=64)

@@ -188,6 +188,7 @@ class Request:
         "tty",
         "version",
         "_content_type",
+        "_target",
     )
 
     method: str
@@ -198,6 +199,7 @@ class Request:
     kind: ResponseKind
     tty: bool | None
     version: APIVersion | None
+    _target: str | None
 
     def __init__(
         self,
@@ -257,6 +259,7 @@ class Request:
         set_(self, "tty", tty)
         set_(self, "version", None if version is None else APIVersion(version))
         set_(self, "_content_type", content_type)
+        set_(self, "_target", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Request is immutable; use .with_version() or build a new one")
@@ -267,13 +270,19 @@ class Request:
         for slot in Request.__slots__:
             object.__setattr__(new, slot, getattr(self, slot))
         object.__setattr__(new, "version", None if version is None else APIVersion(version))
+        object.__setattr__(new, "_target", None)
         return new
 
     @property
     def target(self) -> str:
         """The request target: versioned path plus query string."""
-        prefix = f"/v{self.version}" if self.version is not None else ""
-        return prefix + self.path + (("?" + self.query) if self.query else "")
+        target = self._target
+        if target is None:
+            # Built once: every send (and every error message) asks for it.
+            prefix = f"/v{self.version}" if self.version is not None else ""
+            target = prefix + self.path + (("?" + self.query) if self.query else "")
+            object.__setattr__(self, "_target", target)
+        return target
 
     def header_list(self, host: bytes = b"docker") -> list[tuple[bytes, bytes]]:
         """All headers to send, including Host, framing and upgrade headers."""
