@@ -1008,12 +1008,16 @@ def client_args(kind, request, docker_host):
     return {"host": ssh.host, "ssh_options": ssh.options}
 
 
-@pytest.fixture(params=["unix", "tls"])
+# Podman's compat service has the unix socket only (no TLS port, no sshd).
+UNIX = pytest.param("unix", marks=pytest.mark.podman)
+
+
+@pytest.fixture(params=[UNIX, "tls"])
 def daemon_args(request, docker_host):
     return client_args(request.param, request, docker_host)
 
 
-@pytest.fixture(params=["unix", "tls", pytest.param("ssh", marks=SSH_ENGINE)])
+@pytest.fixture(params=[UNIX, "tls", pytest.param("ssh", marks=SSH_ENGINE)])
 def every_transport(request, docker_host):
     return client_args(request.param, request, docker_host)
 
@@ -1081,6 +1085,7 @@ def test_ping_version_info(every_transport, engine):
 
 
 @integration
+@pytest.mark.podman
 def test_negotiation_happens_once_for_20_concurrent_first_requests(docker_host, engine):
     async def main():
         # What one negotiation sends on this engine, from a lone request.
@@ -1102,6 +1107,7 @@ def test_negotiation_happens_once_for_20_concurrent_first_requests(docker_host, 
 
 
 @integration
+@pytest.mark.podman
 def test_logs_items_sink_and_follow(docker_host, docker_cleanup, test_image, tmp_path):
     async def main():
         async with AsyncClient(docker_host) as c:
@@ -1288,6 +1294,7 @@ def test_no_thread_does_the_io(daemon_args, docker_cleanup, test_image):
 
 
 @integration
+@pytest.mark.podman
 def test_stats_stream_and_one_sample(docker_host, docker_cleanup, test_image):
     async def main():
         async with AsyncClient(docker_host) as c:
@@ -1426,6 +1433,7 @@ def test_aclose_from_another_task_wakes_the_reader(what, every_transport, docker
 
 
 @integration
+@pytest.mark.podman
 def test_exec_run_tty_input_ends_with_the_terminal_eof_and_the_wait_is_bounded(docker_host, docker_cleanup,
                                                                               test_image):
     async def main():
@@ -1462,6 +1470,7 @@ def test_exec_run_at_1_15_returns_the_output_without_an_exit_code(docker_host, d
 
 
 @integration
+@pytest.mark.podman
 def test_cancelling_exec_run_closes_the_session_and_its_stdin_writer(docker_host, docker_cleanup, test_image):
     """A task cancelled in exec_run (reading output while a second task
     writes stdin) ends both: no task is left, no descriptor leaks, and the
