@@ -13,7 +13,7 @@ its TLS port: negotiation once for many concurrent first requests, logs
 (follow and sink form too), events, exec with stdin and half-close (over
 TLS: close_notify on memory BIOs; ssh:// too), attach with half-close, TTY
 and resize, exec_run with its output cap, stats, push and pull through the
-local registry, build, 200 concurrent follows on one loop, no thread used
+local registry, build (200 concurrent follows: test_async_scale_integration.py), no thread used
 for I/O, and cancellation of a task waiting on a stream or a session (its
 connection closed at once, no file descriptor left behind)."""
 
@@ -1305,30 +1305,6 @@ def test_stats_stream_and_one_sample(docker_host, docker_cleanup, test_image):
             assert "memory_stats" in first and "read" in first
             one = [s async for s in await c.stats(cid, stream=False)]
             assert len(one) == 1 and "cpu_stats" in one[0]
-
-    irun(main())
-
-
-@integration
-def test_many_concurrent_follows_each_get_their_own_container_lines(docker_host, docker_cleanup, test_image):
-    """200 logs(follow=True) on one loop (20 containers, 10 followers each):
-    every follower receives exactly its container's lines, in order."""
-    async def main():
-        async with AsyncClient(docker_host, pool_size=8) as c:
-            cids = []
-            for n in range(20):
-                # Each container waits for its followers, then prints its own lines.
-                cids.append(await start(c, docker_cleanup, test_image, [
-                    "sh", "-c", f"sleep 3; i=0; while [ $i -lt 50 ]; do echo c{n}-$i; i=$((i+1)); done"]))
-
-            async def follow(n):
-                async with await c.logs(cids[n], follow=True) as logs:
-                    return b"".join([f.data async for f in logs])
-
-            results = await asyncio.gather(*(follow(i % 20) for i in range(200)))
-            for i, got in enumerate(results):
-                n = i % 20
-                assert got == b"".join(b"c%d-%d\n" % (n, j) for j in range(50)), i
 
     irun(main())
 

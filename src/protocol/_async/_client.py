@@ -24,6 +24,7 @@ from .._core._connection import DEFAULT_MAX_BODY_SIZE, ConnectionState, Received
 from .._core._engine import Engine, Operation
 from .._core._errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, TransportError
 from .._core._events import Response
+from .._core._interface import bytes_written, reset_written
 from .._core._exchange import connection_lost, may_send_again, timed_out
 from .._core._request import Request
 from .._core._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
@@ -49,19 +50,6 @@ def _single_use(transport: AsyncTransport) -> AsyncConnectFactory:
         )
 
     return connect
-
-
-def _bytes_written(transport: AsyncTransport) -> int | None:
-    """Bytes the transport accepted since ``reset_written()``; None when it
-    does not count them (then anything may have been sent)."""
-    written = getattr(transport, "written", None)
-    return written if isinstance(written, int) else None
-
-
-def _reset_written(transport: AsyncTransport) -> None:
-    reset = getattr(transport, "reset_written", None)
-    if reset is not None:
-        reset()
 
 
 class AsyncClient(AsyncAPI):
@@ -236,7 +224,7 @@ class AsyncClient(AsyncAPI):
             eof = False
             try:
                 set_async_read_timeout(stream, engine.timeout)
-                _reset_written(stream)
+                reset_written(stream)
                 await stream.write(conn.send_request(request))
                 if conn.state is ConnectionState.SENDING_BODY:
                     for chunk in request.body_chunks():
@@ -267,7 +255,7 @@ class AsyncClient(AsyncAPI):
                 await stream.aclose()
                 if isinstance(exc, RemoteProtocolError) and not eof:
                     raise  # the daemon answered, with bytes that break HTTP
-                written = _bytes_written(stream)
+                written = bytes_written(stream)
                 if may_send_again(request, reused=reused, attempt=attempt, written=written, received=received):
                     continue  # a stale keep-alive connection: safe to send again
                 raise connection_lost(request, exc, written=written, received=received) from exc

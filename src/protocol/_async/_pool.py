@@ -6,16 +6,9 @@ from .._backends._async_connect import async_connect
 from .._backends._hosts import HostConfig
 from .._core._async_interface import AsyncConnectFactory, AsyncTransport, set_async_read_timeout
 from .._core._errors import LocalProtocolError
+from .._core._interface import is_clean_idle
 
-__all__ = ["AsyncPool", "is_clean_idle"]
-
-
-def is_clean_idle(transport: AsyncTransport) -> bool:
-    """Whether an idle keep-alive connection may carry a new request: no
-    byte (and no EOF) arrived since its last answer ended.  A transport
-    that cannot tell (no ``is_clean_idle``) is taken at its word."""
-    check = getattr(transport, "is_clean_idle", None)
-    return True if check is None else bool(check())
+__all__ = ["AsyncPool"]
 
 
 class AsyncPool:

@@ -13,9 +13,8 @@ import threading
 from typing import cast
 
 from .._core._errors import ReadTimeout, TransportError
-from .._core._interface import Transport
 
-__all__ = ["SocketStream", "TLSStream", "is_clean_idle", "bytes_written", "reset_written", "READ_SIZE"]
+__all__ = ["SocketStream", "TLSStream", "READ_SIZE"]
 
 #: One read hands the parser up to this many bytes.
 READ_SIZE = 256 * 1024
@@ -24,27 +23,6 @@ READ_SIZE = 256 * 1024
 def _read_timeout(sock: socket.socket) -> ReadTimeout:
     limit = sock.gettimeout()
     return ReadTimeout(f"no data from the daemon within {limit}s", timeout=limit)
-
-
-def is_clean_idle(transport: Transport) -> bool:
-    """Whether an idle keep-alive connection may carry a new request: no
-    byte (and no EOF) arrived since its last answer ended.  A transport
-    that cannot tell (no ``is_clean_idle``) is taken at its word."""
-    check = getattr(transport, "is_clean_idle", None)
-    return True if check is None else bool(check())
-
-
-def bytes_written(transport: Transport) -> int | None:
-    """Bytes the transport accepted since ``reset_written()``; None when it
-    does not count them (then anything may have been sent)."""
-    written = getattr(transport, "written", None)
-    return written if isinstance(written, int) else None
-
-
-def reset_written(transport: Transport) -> None:
-    reset = getattr(transport, "reset_written", None)
-    if reset is not None:
-        reset()
 
 
 class SocketStream:

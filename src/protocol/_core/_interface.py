@@ -71,3 +71,27 @@ def set_read_timeout(transport: Transport, timeout: float | None) -> None:
     settimeout = getattr(transport, "settimeout", None)
     if settimeout is not None:
         settimeout(timeout)
+
+
+# -- optional parts of a transport (either kind), read by both drivers ------
+
+
+def is_clean_idle(transport: object) -> bool:
+    """Whether an idle keep-alive connection may carry a new request: no
+    byte (and no EOF) arrived since its last answer ended.  A transport
+    that cannot tell (no ``is_clean_idle``) is taken at its word."""
+    check = getattr(transport, "is_clean_idle", None)
+    return True if check is None else bool(check())
+
+
+def bytes_written(transport: object) -> int | None:
+    """Bytes the transport accepted since ``reset_written()``; None when it
+    does not count them (then anything may have been sent)."""
+    written = getattr(transport, "written", None)
+    return written if isinstance(written, int) else None
+
+
+def reset_written(transport: object) -> None:
+    reset = getattr(transport, "reset_written", None)
+    if reset is not None:
+        reset()

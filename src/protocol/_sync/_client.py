@@ -22,13 +22,12 @@ from .._core._engine import Engine, Operation
 from .._core._errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, TransportError
 from .._core._events import Response
 from .._core._exchange import connection_lost, may_send_again, timed_out
-from .._core._interface import ConnectFactory, Transport, set_read_timeout
+from .._core._interface import ConnectFactory, Transport, bytes_written, reset_written, set_read_timeout
 from .._core._output import ExecResult
 from .._core._request import Request
 from .._core._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
 from .._backends._context import client_target
 from .._backends._hosts import HostConfig, TLSConfig
-from .._backends._sync_socket import bytes_written, reset_written
 from ._api import API
 from ._pool import Pool
 from ._progress import ProgressStream

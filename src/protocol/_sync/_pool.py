@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 
 from .._core._errors import LocalProtocolError
-from .._core._interface import ConnectFactory, Transport
+from .._core._interface import ConnectFactory, Transport, is_clean_idle
 from .._backends._hosts import HostConfig
 from .._backends._sync_connect import connect
-from .._backends._sync_socket import is_clean_idle
 
 __all__ = ["Pool"]
 
