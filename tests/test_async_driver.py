@@ -21,6 +21,7 @@ import asyncio
 import io
 import os
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -361,6 +362,34 @@ def test_chunked_body_over_an_explicit_limit_and_unbounded_read():
         server = asyncio.create_task(serve(d, whole))
         assert await body(client, ping(), 5000) == payload
         await server
+        await client.aclose()
+
+    run(main())
+
+
+def test_a_body_that_came_with_its_head_is_read_without_an_async_generator():
+    # asyncio registers every async generator when it first runs (a WeakSet
+    # entry and a finalizer): for a small answer such as /_ping that was a
+    # large part of the round trip.  The body is taken from the pending events.
+    async def main():
+        d = Daemon()
+        client = make_client(d)
+        payload = b"x" * 5000
+        whole = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(payload) + b"0\r\n\r\n"
+        server = asyncio.create_task(serve(d, ok(b"fast"), whole, whole))
+        started = []
+        hooks = sys.get_asyncgen_hooks()
+        sys.set_asyncgen_hooks(firstiter=started.append, finalizer=hooks.finalizer)
+        try:
+            assert await body(client, ping()) == b"fast"
+            with pytest.raises(MessageTooLarge):  # the bound holds on this path too
+                await body(client, ping(), 4000)
+            assert await body(client, ping(), 5000) == payload
+        finally:
+            sys.set_asyncgen_hooks(*hooks)
+        assert started == []
+        await server
+        assert d.opened == 1  # each whole body left its connection clean for the next
         await client.aclose()
 
     run(main())

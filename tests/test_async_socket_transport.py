@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from protocol import AsyncSocketStream, AsyncSSHTransport, AsyncTransport, ReadTimeout, TransportError
+from protocol._backends._async_socket import PAUSE_SIZE
 
 
 def run(coro):
@@ -57,7 +58,8 @@ def test_write_to_a_closed_peer_raises():
 def test_large_write_returns_when_the_kernel_took_it_all():
     async def main():
         a, b = await pair()
-        data = bytes(range(256)) * 16384  # 4 MiB: more than the socket buffers hold
+        # More than the socket buffers and the reader's bound hold together.
+        data = bytes(range(256)) * (3 * PAUSE_SIZE // 256)
         writer = asyncio.create_task(a.write(data))
         await asyncio.sleep(0.05)
         assert not writer.done()  # waits for the reader, nothing is dropped
@@ -75,16 +77,49 @@ def test_large_write_returns_when_the_kernel_took_it_all():
 def test_unread_bytes_are_bounded_and_nothing_is_lost():
     async def main():
         a, b = await pair()
-        data = b"y" * (3 * 1024 * 1024)
+        data = bytes(range(256)) * (3 * PAUSE_SIZE // 256)  # three times the bound
         writer = asyncio.create_task(a.write(data))
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)
         # The reader stopped taking bytes from the kernel at its bound, so
         # the writer still waits: memory is bounded by flow control.
         assert not writer.done()
+        held = b._proto.pending
+        assert b._proto.paused and PAUSE_SIZE <= held < PAUSE_SIZE + 256 * 1024
+        got = bytearray()
+        while len(got) < len(data):
+            got += await b.read()
+        await writer
+        assert bytes(got) == data
+        await a.aclose()
+        await b.aclose()
+
+    run(main())
+
+
+def test_a_fast_body_is_read_without_pausing_the_socket():
+    # The event loop receives at most 256 KiB at a time: with a bound of that
+    # size every read paused and resumed the socket (an epoll_ctl pair).
+    # Below the bound the socket is never paused.
+    async def main():
+        a, b = await pair()
+        pauses = 0
+        pause = b._transport.pause_reading
+
+        def counting_pause():
+            nonlocal pauses
+            pauses += 1
+            pause()
+
+        b._transport.pause_reading = counting_pause
+        data = b"z" * (2 * 1024 * 1024)
+        writer = asyncio.create_task(a.write(data))
         got = 0
         while got < len(data):
+            while b._proto.pending < min(1024 * 1024, len(data) - got) and not b._proto.paused:
+                await asyncio.sleep(0.001)  # let chunks pile up: more than 256 KiB
             got += len(await b.read())
         await writer
+        assert got == len(data) and pauses == 0
         await a.aclose()
         await b.aclose()
 

@@ -272,7 +272,8 @@ class AsyncClient(AsyncAPI):
                         pending: list[ReceivedEvent],
                         error: BaseException | None = None) -> AsyncStreamingResponse[Any]:
         resp: AsyncStreamingResponse[Any] = AsyncStreamingResponse(self, stream, conn, head, pending, error)
-        await resp._settle()
+        if resp._unsettled is not None:  # the body came whole, or broken: no coroutine otherwise
+            await resp._settle()
         return resp
 
     def _take_over(self, step: steps.StartSession) -> AsyncSession:

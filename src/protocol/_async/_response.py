@@ -288,6 +288,19 @@ class AsyncStreamingResponse(Generic[_I]):
                     f"the daemon announced a {int(length)}-byte body; the limit is {limit}"
                 )
         buf = bytearray()
+        if self._done and self._error is None and not self._aborted and self._unsettled is None:
+            # The whole body came with the head (every small answer) and the
+            # connection is settled: its bytes are the pending events', taken
+            # here without the async generator of read_batches() (creating
+            # one costs more than the rest of this call: asyncio registers
+            # every async generator).
+            pending, self._pending = self._pending, []
+            for ev in pending:
+                if isinstance(ev, Data):
+                    buf += ev.data
+            if limit is not None and len(buf) > limit:
+                raise MessageTooLarge(f"the body passed the limit of {limit} bytes")
+            return buf
         try:
             async for batch in self.read_batches():
                 for ev in batch:

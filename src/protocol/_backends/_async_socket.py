@@ -32,11 +32,17 @@ from typing import cast
 from .._core._async_interface import AsyncTransport
 from .._core._errors import ReadTimeout, TransportError
 
-__all__ = ["AsyncSocketStream", "AsyncTLSStream", "READ_SIZE"]
+__all__ = ["AsyncSocketStream", "AsyncTLSStream", "READ_SIZE", "PAUSE_SIZE"]
 
-#: Received bytes held before the socket stops being read (bounded memory:
-#: the kernel's buffer and TCP flow control hold the rest).
+#: Plaintext bytes taken out of OpenSSL at once (the TLS read buffer).
 READ_SIZE = 256 * 1024
+#: Received bytes held, per connection, before the socket stops being read
+#: (bounded memory: the kernel's buffer and TCP flow control hold the rest).
+#: The event loop receives at most 256 KiB at a time; a bound of that size
+#: paused and resumed reading (an epoll_ctl pair) on every read of a fast
+#: body.  At 4 MiB the reader keeps up without a pause, and a connection
+#: holds at most 4 MiB plus one received chunk that the reader has not taken.
+PAUSE_SIZE = 4 * 1024 * 1024
 #: Plaintext bytes handed to OpenSSL at once, so the ciphertext waiting in
 #: the outgoing BIO stays small whatever the caller writes.
 TLS_WRITE_SIZE = 64 * 1024
@@ -49,7 +55,7 @@ class _StreamProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.chunks: deque[bytes] = deque()
         self.pending = 0
-        self.paused = False  # reading paused: READ_SIZE bytes are waiting
+        self.paused = False  # reading paused: PAUSE_SIZE bytes are waiting
         self.eof = False  # the peer ended its sending side (or the connection is gone)
         self.lost = False
         self.error: BaseException | None = None  # why the connection was lost, if not by us
@@ -76,7 +82,7 @@ class _StreamProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
         self.pending += len(data)
-        if self.pending >= READ_SIZE and not self.paused and self.transport is not None:
+        if self.pending >= PAUSE_SIZE and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.pause_reading()
         self.wake()
