@@ -330,3 +330,24 @@ def test_resize_refuses_a_swappable_pair(drive):
     with pytest.raises(TypeError):
         d.run(d.engine.resize(session, 24, 80))
     assert d.sent == []
+
+
+def test_server_api_follows_the_api_version_header_and_ignores_a_bad_one():
+    # The header is parsed only when it changes (every answer of a daemon
+    # carries the same one): a change, and a bad value after a good one, must
+    # still be seen right.
+    from protocol._core._events import Response
+
+    engine = Engine(version="1.41")
+    engine.note_response(Response(200, ((b"api-version", b"1.41"),)))
+    assert engine.server_api == APIVersion("1.41")
+    engine.note_response(Response(200, ((b"api-version", b"1.41"),)))
+    assert engine.server_api == APIVersion("1.41")
+    engine.note_response(Response(200, ((b"api-version", b"1.43"),)))
+    assert engine.server_api == APIVersion("1.43")
+    engine.note_response(Response(200, ((b"api-version", b"one.two"),)))
+    assert engine.server_api == APIVersion("1.43")  # kept: the bad value says nothing
+    engine.note_response(Response(200))
+    assert engine.server_api == APIVersion("1.43")
+    engine.note_response(Response(200, ((b"api-version", b"1.41"),)))
+    assert engine.server_api == APIVersion("1.41")

@@ -338,6 +338,7 @@ class Engine:
         # answers): Podman accepts any /vX.Y/ but answers as 1.41, so a
         # pinned version is not what the output labels follow.
         self.server_api: APIVersion | None = None
+        self._server_api_raw = b""  # the header server_api was parsed from
         self.headers = tuple(headers)
         self.timeout = timeout  # the client's read timeout: bounds the exec wait by default
         self.stream_impl = stream_impl
@@ -356,11 +357,14 @@ class Engine:
         """Every answer's head passes here: its ``Api-Version`` is the
         newest version the server speaks."""
         value = response.header(b"api-version")
-        if value:
+        if value and value != self._server_api_raw:
+            # Parsed only when it changes: every answer of a daemon carries
+            # the same header, and parsing it was constant per-request work.
             try:
                 self.server_api = APIVersion(value.decode("ascii"))
             except (UnicodeDecodeError, ValueError):
-                pass
+                return
+            self._server_api_raw = value
 
     # -- building blocks --------------------------------------------------------
 
