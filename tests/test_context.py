@@ -1,7 +1,8 @@
 """The docker CLI's rules for finding the daemon: DOCKER_HOST, DOCKER_CONTEXT,
 currentContext, the context store, DOCKER_API_VERSION, HttpHeaders and the
 User-Agent.  Unit tests on temporary config folders, plus one test through
-a context made by the real ``docker context create``."""
+a context made by the real ``docker context create``; the tests that reach
+a daemon through a context run on both drivers (``make_client``)."""
 
 import hashlib
 import json
@@ -180,12 +181,12 @@ def test_docker_api_version_pins_without_probing(config):
         assert c.api_version == "1.39"
 
 
-def test_client_uses_the_current_context(config):
+def test_client_uses_the_current_context(config, make_client):
     d = FakeDaemon(PING)
     try:
         make_context(config, "fake", d.host)
         (config / "config.json").write_text(json.dumps({"currentContext": "fake"}))
-        with Client(environ=env_for(config)) as c:
+        with make_client(environ=env_for(config)) as c:
             assert c.context == "fake" and c.host.url == d.host
             assert c.ping() == "OK"
     finally:
@@ -193,7 +194,7 @@ def test_client_uses_the_current_context(config):
 
 
 @pytest.mark.integration
-def test_context_made_by_the_docker_cli_reaches_the_daemon(docker_tls, tmp_path):
+def test_context_made_by_the_docker_cli_reaches_the_daemon(docker_tls, tmp_path, make_client):
     """``docker context create`` (Debian's docker.io CLI) writes the store;
     the client finds the TLS endpoint and its certificates there."""
     cli = "/usr/bin/docker"
@@ -211,7 +212,7 @@ def test_context_made_by_the_docker_cli_reaches_the_daemon(docker_tls, tmp_path)
     subprocess.run([cli, "context", "use", "protocol-tls"], env=env, check=True, capture_output=True,
                    timeout=60)
     ours = {"DOCKER_CONFIG": str(config), "HOME": str(tmp_path)}
-    with Client(environ=ours) as c:
+    with make_client(environ=ours) as c:
         assert c.context == "protocol-tls"
         assert c.host.tls is not None and c.host.tls.client_cert is not None
         assert c.ping() == "OK"
@@ -220,5 +221,5 @@ def test_context_made_by_the_docker_cli_reaches_the_daemon(docker_tls, tmp_path)
                                      check=True, capture_output=True, text=True, timeout=60).stdout.strip()
         assert c.version()["ApiVersion"] == cli_version
     # DOCKER_CONTEXT=default goes back to the environment (here: no daemon at the socket path).
-    with Client(environ={**ours, "DOCKER_CONTEXT": "default"}) as c:
+    with make_client(environ={**ours, "DOCKER_CONTEXT": "default"}) as c:
         assert c.context == "default" and c.host.url == "unix:///var/run/docker.sock"

@@ -27,6 +27,7 @@ from protocol._core._events import Response
 from protocol._core._request import Request, ResponseKind
 from protocol._core._responses import decode_path_stat, error_from_response
 
+from _drivers import api_version
 from _fakedaemon import FakeDaemon, http_response
 from test_connection import check_every_split, recorded
 
@@ -77,7 +78,7 @@ def test_raw_label_still_means_tty_on_docker_at_1_42(twin):
     assert b"".join(e[2] for e in ev if e[0] == "frame") == b"out\r\n"
 
 
-def test_pinned_client_learns_the_answered_version_and_looks_the_tty_up(tmp_path):
+def test_pinned_client_learns_the_answered_version_and_looks_the_tty_up(tmp_path, make_client):
     logs = recorded("podman_logs_v1.44")
     podman = {"Api-Version": "1.41", "Server": "Libpod/4.3.1 (linux)"}
     d = FakeDaemon({
@@ -88,7 +89,7 @@ def test_pinned_client_learns_the_answered_version_and_looks_the_tty_up(tmp_path
         "GET /v1.44/containers/c1/logs": logs,
     }, unix_path=str(tmp_path / "podman.sock"))
     try:
-        with Client(d.host, version="1.44") as c:
+        with make_client(d.host, version="1.44") as c:
             with c.call("containers.logs", id="c1", stdout=True, stderr=True) as resp:
                 items = [(i.stream, i.data) for i in resp]
         assert items == [(Stream.STDOUT, b"out\n"), (Stream.STDERR, b"err\n")]
@@ -97,12 +98,12 @@ def test_pinned_client_learns_the_answered_version_and_looks_the_tty_up(tmp_path
         d.close()
 
 
-def test_negotiation_clamps_to_the_answered_version(tmp_path):
+def test_negotiation_clamps_to_the_answered_version(tmp_path, make_client):
     d = FakeDaemon({"HEAD /_ping": http_response("200 OK", b"", {"Api-Version": "1.41"})},
                    unix_path=str(tmp_path / "podman.sock"))
     try:
-        with Client(d.host) as c:
-            assert c.api_version == "1.41"
+        with make_client(d.host) as c:
+            assert api_version(c) == "1.41"
     finally:
         d.close()
 
