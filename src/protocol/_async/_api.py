@@ -9,9 +9,12 @@ is not current), so the two clients cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._about import USER_AGENT
+from .._backends._context import client_target
+from .._backends._hosts import HostConfig, TLSConfig
 from .._core._engine import Engine, Operation
 from .._core._events import StreamError
 from .._core._models import (
@@ -33,6 +36,7 @@ from .._core._output import ExecResult
 from .._core._request import Request
 from .._core._sinks import Sink
 from .._core._stream import Frame
+from .._core._version import VersionLike
 from ._progress import AsyncProgressStream
 from ._response import AsyncStreamingResponse
 from ._session import AsyncSession
@@ -44,6 +48,58 @@ class AsyncAPI:
     """The client's methods, each one operation of its engine."""
 
     _engine: Engine
+    host: HostConfig
+    context: str | None
+
+    def _configure(
+        self,
+        host: str | HostConfig | None,
+        version: VersionLike | None,
+        *,
+        tls: TLSConfig | None,
+        timeout: float | None,
+        min_version: VersionLike,
+        max_version: VersionLike,
+        environ: Mapping[str, str] | None,
+        stream_impl: Any,
+        custom: str | None,
+        ssh_options: Sequence[str],
+        context: str | None,
+        max_body_size: int,
+    ) -> None:
+        """What both constructors share: where the daemon is (the docker
+        CLI's rules, for a caller-given transport only its headers and
+        version) and the engine."""
+        target = client_target(
+            host, tls=tls, context=context, environ=environ, ssh_options=tuple(ssh_options),
+            custom=custom, version=None if version is None else str(version), user_agent=USER_AGENT,
+        )
+        self.host = target.host
+        self.context = target.context
+        self._engine = Engine(
+            version=target.version, min_version=min_version, max_version=max_version,
+            headers=target.headers, max_body_size=max_body_size, timeout=timeout,
+            stream_impl=stream_impl,
+        )
+
+    @property
+    def timeout(self) -> float | None:
+        """The read timeout applied to every response (None: never)."""
+        return self._engine.timeout
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._engine.timeout = value
+
+    @property
+    def max_body_size(self) -> int:
+        """The bound of every body held whole."""
+        return self._engine.max_body_size
+
+    @property
+    def engine(self) -> Engine:
+        """The sans-I/O engine whose operations this client runs."""
+        return self._engine
 
     async def run(self, op: Operation[Any]) -> Any:
         """Run an engine operation to its end (the driver performs its steps)."""

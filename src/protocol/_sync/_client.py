@@ -15,10 +15,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._about import USER_AGENT
 from .._core import _engine as steps
 from .._core._connection import DEFAULT_MAX_BODY_SIZE, ConnectionState, ReceivedEvent
-from .._core._engine import Engine, Operation
+from .._core._engine import Operation
 from .._core._errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, TransportError
 from .._core._events import Response
 from .._core._exchange import connection_lost, may_send_again, timed_out
@@ -26,7 +25,6 @@ from .._core._interface import ConnectFactory, Transport, bytes_written, reset_w
 from .._core._output import ExecResult
 from .._core._request import Request
 from .._core._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
-from .._backends._context import client_target
 from .._backends._hosts import HostConfig, TLSConfig
 from ._api import API
 from ._pool import Pool
@@ -112,39 +110,13 @@ class Client(API):
             raise LocalProtocolError("give at most one of host=, context=, transport= or connect=")
         if transport is not None:
             connect = _single_use(transport)
-        target = client_target(
-            host, tls=tls, context=context, environ=environ, ssh_options=tuple(ssh_options),
-            custom=None if connect is None else f"custom transport {connect!r}",
-            version=None if version is None else str(version), user_agent=USER_AGENT,
-        )
-        self.host = target.host
-        self.context = target.context
-        self._engine = Engine(
-            version=target.version, min_version=min_version, max_version=max_version,
-            headers=target.headers, max_body_size=max_body_size, timeout=timeout,
-            stream_impl=stream_impl,
+        self._configure(
+            host, version, tls=tls, timeout=timeout, min_version=min_version, max_version=max_version,
+            environ=environ, stream_impl=stream_impl, ssh_options=ssh_options, context=context,
+            custom=None if connect is None else f"custom transport {connect!r}", max_body_size=max_body_size,
         )
         self._version_lock = threading.Lock()
         self._pool = Pool(self.host, size=pool_size, connect_timeout=connect_timeout, connect=connect)
-
-    @property
-    def timeout(self) -> float | None:
-        """The read timeout applied to every response (None: never)."""
-        return self._engine.timeout
-
-    @timeout.setter
-    def timeout(self, value: float | None) -> None:
-        self._engine.timeout = value
-
-    @property
-    def max_body_size(self) -> int:
-        """The bound of every body held whole."""
-        return self._engine.max_body_size
-
-    @property
-    def engine(self) -> Engine:
-        """The sans-I/O engine whose operations this client runs."""
-        return self._engine
 
     # -- lifecycle -------------------------------------------------------
 
