@@ -298,6 +298,27 @@ def test_exec_wait_gives_up_with_what_it_saw(drive):
     assert 100 + 1.0 < d.now < 100 + 1.2  # polled on the driver's clock, not wall time
 
 
+def test_exec_wait_does_not_take_not_started_for_ended(drive):
+    # moby answers exec start before the process runs; until then inspect says
+    # Running=false with a null ExitCode.
+    d = drive([answer(201, {"Id": "d" * 64}, reason="Created"),
+               hijack(b""),
+               answer(200, {"Running": False, "ExitCode": None, "Pid": 0}),
+               answer(200, {"Running": True, "ExitCode": None, "Pid": 42}),
+               answer(200, {"Running": False, "ExitCode": 7, "Pid": 42})], version="1.41")
+    assert d.run(d.engine.exec_run("c1", ["sh"])) == protocol.ExecResult(7, b"", b"")
+    assert len(d.sent) == 5
+
+
+def test_exec_wait_that_never_sees_a_start_says_so(drive):
+    idle = answer(200, {"Running": False, "ExitCode": None, "Pid": 0})
+    d = drive([answer(201, {"Id": "9" * 64}, reason="Created"), hijack(b"")] + [idle] * 30,
+              version="1.41")
+    with pytest.raises(Timeout) as info:
+        d.run(d.engine.exec_run("c1", ["true"], wait_timeout=0.5))
+    assert "has not started" in str(info.value) and "Pid=0" in str(info.value)
+
+
 def test_exec_run_output_cap_keeps_what_arrived(drive):
     d = drive([
         answer(201, {"Id": "b" * 64}, reason="Created"),

@@ -739,13 +739,19 @@ class Engine:
         while True:
             info = yield from self.inspect_exec(session.exec_id)
             # The output can end a moment before the daemon records the exit.
-            if not info.get("Running"):
+            # And the daemon answers exec start before the process runs: until
+            # then moby reports Running=false with a null ExitCode, which is
+            # "not started yet", not "ended" (an engine that never sends an
+            # ExitCode, or sends 0 before start, cannot be told apart).
+            not_started = "ExitCode" in info and info["ExitCode"] is None
+            if not info.get("Running") and not not_started:
                 code = info.get("ExitCode")
                 return None if code is None else int(code)
             if (yield Clock()) > deadline:
+                what = "has not started" if not_started and not info.get("Running") else "is still running"
                 exc = Timeout(
-                    f"exec {session.exec_id[:12]} is still running {timeout}s after its output "
-                    f"ended (the daemon reports Running={info.get('Running')!r}, "
+                    f"exec {session.exec_id[:12]} {what} after {timeout}s of waiting "
+                    f"(the daemon reports Running={info.get('Running')!r}, "
                     f"ExitCode={info.get('ExitCode')!r}, Pid={info.get('Pid')!r})",
                     None,
                     timeout,
