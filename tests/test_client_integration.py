@@ -177,6 +177,20 @@ def test_connections_are_reused(client):
     assert client._pool._idle == first
 
 
+@pytest.mark.podman
+def test_a_half_sent_body_spends_its_connection_only(client):
+    client.ping()
+    idle = client._pool._idle[:]
+    assert len(idle) == 1
+    with pytest.raises(protocol.LocalProtocolError, match="give a JSON body as json="):
+        client.call("images.build", body={"Image": "busybox"})
+    assert client._pool._idle == idle  # refused before anything was sent
+    with pytest.raises(protocol.LocalProtocolError, match="body chunk must be bytes, not str"):
+        client.call("images.build", body=iter([b"tar", "text"]))
+    assert client._pool._idle == []  # the half-sent request's connection is closed, not pooled
+    assert client.ping() == "OK"
+
+
 def test_images(client, test_image):
     assert any(test_image in (i.get("RepoTags") or []) for i in client.images())
     assert client.inspect_image(test_image)["Config"]["Cmd"] == ["sh"]

@@ -261,6 +261,15 @@ def test_streamed_request_body():
     assert conn.state is ConnectionState.AWAITING_RESPONSE
 
 
+def test_streamed_body_chunk_of_text_is_refused_and_the_connection_is_spent():
+    conn = Connection()
+    conn.send_request(Request("POST", "/build", body=iter(["text"]), content_type="application/x-tar", version="1.41"))
+    assert conn.send_body(b"ok") == b"2\r\nok\r\n"
+    with pytest.raises(LocalProtocolError, match="body chunk must be bytes, not str"):
+        conn.send_body("text")  # type: ignore[arg-type]
+    assert conn.state is ConnectionState.ERROR
+
+
 # -- hijacked connections (attach / exec start) ------------------------------
 
 EXEC_ID = "e" * 64

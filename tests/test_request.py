@@ -101,6 +101,13 @@ def test_str_body_refused():
         Request("POST", "/x", body="text")  # type: ignore[arg-type]
 
 
+def test_mapping_body_refused_with_a_pointer_to_json():
+    # A dict is iterable (its keys): without this check it would be sent as a
+    # chunked body and fail half-way.
+    with pytest.raises(LocalProtocolError, match="give a JSON body as json="):
+        Request("POST", "/containers/create", body={"Image": "busybox"})  # type: ignore[arg-type]
+
+
 def test_hijack_upgrade_headers_by_version():
     new = Request("POST", "/exec/{id}/start", params={"id": "e"}, kind=ResponseKind.HIJACK,
                   json={"Detach": False, "Tty": False}, version="1.41", tty=False)

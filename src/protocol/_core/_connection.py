@@ -371,6 +371,14 @@ class Connection:
         """Bytes for one chunk of a streamed request body."""
         self._check("send_body")
         assert self._h11 is not None
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            # The head is out and the body half-sent: nothing can follow on
+            # this connection.
+            self._state = S.ERROR
+            raise LocalProtocolError(
+                f"a body chunk must be bytes, not {type(data).__name__} (the request is "
+                "half-sent; the connection cannot be reused)"
+            )
         if not data:
             return b""  # an empty chunk would end a chunked body
         return self._h11.send(h11.Data(data=bytes(data))) or b""

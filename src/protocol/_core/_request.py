@@ -249,6 +249,13 @@ class Request:
         if isinstance(body, (bytearray, memoryview)):
             body = bytes(body)
         elif body is not None and not isinstance(body, bytes):
+            if isinstance(body, Mapping):
+                # A dict iterates its keys: it would go out as a chunked body
+                # of str and fail half-sent.
+                raise LocalProtocolError(
+                    f"body must be bytes or an iterable of bytes, not {type(body).__name__}; "
+                    "give a JSON body as json="
+                )
             if isinstance(body, str) or not isinstance(body, Iterable):
                 raise LocalProtocolError(
                     f"body must be bytes or an iterable of bytes, not {type(body).__name__}"
