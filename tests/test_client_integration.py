@@ -175,6 +175,15 @@ def test_connections_are_reused(client):
     for _ in range(5):
         client.version()
     assert client._pool._idle == first
+    # The sans-I/O connection is kept with its transport, and a change of
+    # the engine's bounds reaches it.
+    (_, conn), = first
+    assert isinstance(conn, protocol.Connection)
+    client.engine.max_body_size = 10  # the engine is public: an embedder can change it
+    with pytest.raises(protocol.MessageTooLarge):
+        client.version()
+    assert conn.max_body_size == 10
+    assert client._pool._idle == []  # an answer left unread: not reused
 
 
 @pytest.mark.podman

@@ -250,6 +250,19 @@ def test_request_bytes():
     )
 
 
+def test_a_kept_connection_sends_a_repeated_request_from_its_cache():
+    conn = Connection()
+    first = Request("GET", "/_ping", kind=ResponseKind.TEXT)
+    out = conn.send_request(first)
+    assert out == b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+    assert conn.reusable
+    assert conn.send_request(first) is out  # the same immutable request: the same bytes
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+    other = Request("GET", "/version", version="1.41")
+    assert conn.send_request(other).startswith(b"GET /v1.41/version HTTP/1.1\r\n")
+
+
 def test_streamed_request_body():
     conn = Connection()
     out = conn.send_request(Request("POST", "/build", body=iter([b"abc"]), content_type="application/x-tar", version="1.41"))

@@ -372,3 +372,14 @@ def test_server_api_follows_the_api_version_header_and_ignores_a_bad_one():
     assert engine.server_api == APIVersion("1.43")
     engine.note_response(Response(200, ((b"api-version", b"1.41"),)))
     assert engine.server_api == APIVersion("1.41")
+
+
+def test_connection_for_reuses_a_clean_connection_with_the_current_bounds():
+    engine = Engine(version="1.41")
+    fresh = engine.connection_for(None)
+    assert engine.connection_for(fresh) is fresh  # idle, nothing left over
+    fresh.send_request(protocol.Request("GET", "/_ping", kind=protocol.ResponseKind.TEXT))
+    assert engine.connection_for(fresh) is not fresh  # mid-cycle: never shared
+    fresh.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+    engine.max_body_size = 123
+    assert engine.connection_for(fresh) is fresh and fresh.max_body_size == 123

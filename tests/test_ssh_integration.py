@@ -71,7 +71,7 @@ def test_pool_reuses_the_ssh_process(ssh_client, spawned):
         ssh_client.info()
     again = time.perf_counter() - started
     assert len(spawned) == 1, "a pooled request started a new ssh process"
-    assert [s.pid for s in ssh_client._pool._idle] == [first]
+    assert [s.pid for s, _ in ssh_client._pool._idle] == [first]
     assert running(spawned[0])  # still running, kept for the next request
     assert again < 5.0
 

@@ -55,3 +55,16 @@ def test_immutable():
 def test_modelled_range():
     assert MIN_VERSION == "1.0"
     assert MAX_VERSION >= "1.41"
+
+
+def test_equal_versions_are_one_object_and_the_parse_cache_is_bounded():
+    from protocol._core import _version
+
+    assert APIVersion("1.41") is APIVersion("1.41")
+    v = APIVersion((1, 41))
+    assert APIVersion(v) is v and v == APIVersion("1.41")
+    # Strings can come from the wire (Api-Version headers): the cache stops growing.
+    for minor in range(3000):
+        APIVersion(f"9.{minor}")
+    assert len(_version._PARSED) <= _version._PARSED_MAX
+    assert APIVersion("9.2999") == APIVersion((9, 2999))

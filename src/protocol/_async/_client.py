@@ -204,8 +204,8 @@ class AsyncClient(AsyncAPI):
         """
         engine = self._engine
         for attempt in range(2):
-            stream, reused = await self._pool.acquire()
-            conn = engine.new_connection()
+            stream, conn, reused = await self._pool.acquire()
+            conn = engine.connection_for(conn)
             received = False
             eof = False
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .._backends._async_connect import async_connect
 from .._backends._hosts import HostConfig
 from .._core._async_interface import AsyncConnectFactory, AsyncTransport, set_async_read_timeout
+from .._core._connection import Connection
 from .._core._errors import LocalProtocolError
 from .._core._interface import is_clean_idle
 
@@ -27,7 +28,9 @@ class AsyncPool:
         self.connect_timeout = connect_timeout
         # A caller-given factory (any AsyncTransport) replaces async_connect().
         self._connect = connect
-        self._idle: list[AsyncTransport] = []
+        # Each idle transport with the sans-I/O connection of its last cycle,
+        # reused with it: a new Connection per request was constant work.
+        self._idle: list[tuple[AsyncTransport, Connection | None]] = []
         self._closed = False
 
     @property
@@ -35,8 +38,9 @@ class AsyncPool:
         """How many connections wait for reuse."""
         return len(self._idle)
 
-    async def acquire(self) -> tuple[AsyncTransport, bool]:
-        """A connection, and whether it was reused (it may still go stale).
+    async def acquire(self) -> tuple[AsyncTransport, Connection | None, bool]:
+        """A connection, the sans-I/O connection it last used (None for a new
+        one), and whether it was reused (it may still go stale).
 
         An idle connection on which anything arrived since it was released
         (stray bytes, or the daemon's EOF) is closed here, never used: its
@@ -45,9 +49,9 @@ class AsyncPool:
         while self._idle:
             if self._closed:
                 break
-            stream = self._idle.pop()
+            stream, conn = self._idle.pop()
             if is_clean_idle(stream):
-                return stream, True
+                return stream, conn, True
             await stream.aclose()
         if self._closed:
             raise LocalProtocolError("the client is closed")
@@ -58,19 +62,19 @@ class AsyncPool:
         if self._closed:  # closed while connecting: nobody would close this one
             await stream.aclose()
             raise LocalProtocolError("the client is closed")
-        return stream, False
+        return stream, None, False
 
-    async def release(self, stream: AsyncTransport) -> None:
+    async def release(self, stream: AsyncTransport, conn: Connection | None = None) -> None:
         """Keep a connection whose cycle ended cleanly (the caller checked
         the sans-I/O state); one with bytes already pending is closed."""
         if not self._closed and len(self._idle) < self.size and is_clean_idle(stream):
             set_async_read_timeout(stream, None)
-            self._idle.append(stream)
+            self._idle.append((stream, conn))
             return
         await stream.aclose()
 
     async def aclose(self) -> None:
         self._closed = True
         idle, self._idle = self._idle, []
-        for stream in idle:
+        for stream, _ in idle:
             await stream.aclose()

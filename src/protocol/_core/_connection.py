@@ -217,6 +217,8 @@ class Connection:
         # the Content-Length budget of a body it reads.
         self._fast = False
         self._body_left = 0
+        self._fast_for: Request | None = None
+        self._fast_bytes: bytes | None = None
         # Default headers the fast path may send: valid, and none that
         # changes framing (else every request of this connection uses h11).
         try:
@@ -232,6 +234,20 @@ class Connection:
     @property
     def state(self) -> ConnectionState:
         return self._state
+
+    @property
+    def default_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers sent with every request that lacks them."""
+        return self._default_headers
+
+    @property
+    def max_body_size(self) -> int:
+        """The bound of non-stream bodies; a change applies from the next answer."""
+        return self._max_body_size
+
+    @max_body_size.setter
+    def max_body_size(self, value: int) -> None:
+        self._max_body_size = value
 
     @property
     def request(self) -> Request | None:
@@ -292,7 +308,14 @@ class Connection:
         self._body_limit = None
         self._body_seen = 0
         self._as_data = False
-        fast = self._fast_request(request)
+        # The bytes of the last request framed by the fast path, kept: a
+        # connection that carries the same (immutable) request again, as a
+        # pooled one does for every ping, sends them as they are.
+        if request is self._fast_for:
+            fast: bytes | None = self._fast_bytes
+        else:
+            fast = self._fast_request(request)
+            self._fast_for, self._fast_bytes = request, fast
         if fast is not None:
             self._h11 = None
             self._fast = True

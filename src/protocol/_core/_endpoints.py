@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import hashlib
 import json as _json
 import re
@@ -99,6 +100,11 @@ def _in_range(version: APIVersion, since: str | None, until: str | None) -> bool
     if until is not None and version > APIVersion(until):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=1024)  # the table's paths, and any an embedder adds
+def _path_params(path: str) -> tuple[str, ...]:
+    return tuple(m.group(1) for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::path)?\}", path))
 
 
 def _range_text(since: str | None, until: str | None) -> str:
@@ -227,7 +233,7 @@ class Endpoint:
 
     @property
     def path_params(self) -> tuple[str, ...]:
-        return tuple(m.group(1) for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::path)?\}", self.path))
+        return _path_params(self.path)
 
     def param(self, name: str) -> Param | None:
         for p in self.query:
@@ -651,6 +657,11 @@ for _e in ENDPOINTS:
 del _e
 
 
+#: endpoint()'s answers: the table is fixed, and every request asks it.
+_CHOSEN: dict[tuple[str, APIVersion], Endpoint] = {}
+_CHOSEN_MAX = 8192
+
+
 def endpoint_names() -> tuple[str, ...]:
     """Every endpoint name, in declaration order."""
     return tuple(_BY_NAME)
@@ -673,12 +684,18 @@ def endpoint(name: str, version: VersionLike | None = None) -> Endpoint:
     Without ``version``, the newest variant.  Raises
     :class:`UnsupportedVersion` when no variant covers ``version``.
     """
-    variants = _variants(name)
     if version is None:
-        return variants[-1]
+        return _variants(name)[-1]
     v = APIVersion(version)
+    key = (name, v)
+    found = _CHOSEN.get(key)
+    if found is not None:
+        return found
+    variants = _variants(name)
     for ep in variants:
         if ep.available(v):
+            if len(_CHOSEN) < _CHOSEN_MAX:
+                _CHOSEN[key] = ep
             return ep
     first, last = variants[0], variants[-1]
     raise UnsupportedVersion(

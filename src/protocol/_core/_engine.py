@@ -350,6 +350,16 @@ class Engine:
         return Connection(stream_impl=self.stream_impl, default_headers=self.headers,
                           max_body_size=self.max_body_size)
 
+    def connection_for(self, previous: Connection | None) -> Connection:
+        """The sans-I/O connection for a transport's next exchange: the one
+        of its last cycle when that ended cleanly (a pooled keep-alive
+        connection), brought up to this client's bounds, else a new one."""
+        if previous is None or not previous.reusable or previous.default_headers is not self.headers:
+            return self.new_connection()
+        if previous.max_body_size != self.max_body_size:
+            previous.max_body_size = self.max_body_size
+        return previous
+
     def set_version(self, version: APIVersion) -> None:
         self.version = version
 

@@ -121,6 +121,8 @@ def encode_query(query: Mapping[str, QueryValue] | Sequence[tuple[str, QueryValu
 def _encode_path(template: str, params: Mapping[str, Any]) -> str:
     if not template.startswith("/"):
         raise LocalProtocolError(f"path template must start with '/': {template!r}")
+    if not params and "{" not in template and "}" not in template:
+        return template  # nothing to fill in (/_ping, /version, /info)
     used: set[str] = set()
 
     def replace(m: re.Match[str]) -> str:
@@ -162,6 +164,10 @@ def _encode_path(template: str, params: Mapping[str, Any]) -> str:
     if "{" in path or "}" in path:
         raise LocalProtocolError(f"malformed path template {template!r}")
     return path
+
+
+#: Methods the endpoint table uses: valid tokens, no need to match them again.
+_COMMON_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD"})
 
 
 class Request:
@@ -216,7 +222,9 @@ class Request:
         tty: bool | None = None,
         version: VersionLike | None = None,
     ) -> None:
-        if not isinstance(method, str) or not _TOKEN_RE.match(method.encode("ascii", "replace")):
+        if not isinstance(method, str) or (
+            method not in _COMMON_METHODS and not _TOKEN_RE.match(method.encode("ascii", "replace"))
+        ):
             raise LocalProtocolError(f"invalid HTTP method {method!r}")
         if not isinstance(kind, ResponseKind):
             raise LocalProtocolError(f"kind must be a ResponseKind, not {kind!r}")

@@ -15,6 +15,10 @@ __all__ = ["APIVersion", "VersionLike", "MIN_VERSION", "MAX_VERSION"]
 
 _VERSION_RE = re.compile(r"\A(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\Z")
 
+#: Strings already parsed, and how many are kept.
+_PARSED: dict[str, APIVersion] = {}
+_PARSED_MAX = 1024
+
 
 @total_ordering
 class APIVersion:
@@ -31,7 +35,18 @@ class APIVersion:
     major: int
     minor: int
 
-    def __init__(self, value: VersionLike) -> None:
+    def __new__(cls, value: VersionLike) -> APIVersion:
+        # Immutable, so equal versions can be one object: a version given as
+        # a version is returned as it is, and a string parsed once.  The
+        # endpoint table compares against its "since"/"until" strings on
+        # every request; parsing them each time was most of a call's cost.
+        if type(value) is cls:
+            return value
+        if isinstance(value, str):
+            known = _PARSED.get(value)
+            if known is not None:
+                return known
+        self = object.__new__(cls)
         if isinstance(value, APIVersion):
             major, minor = value.major, value.minor
         elif isinstance(value, str):
@@ -52,6 +67,9 @@ class APIVersion:
             )
         object.__setattr__(self, "major", major)
         object.__setattr__(self, "minor", minor)
+        if isinstance(value, str) and len(_PARSED) < _PARSED_MAX:
+            _PARSED[value] = self  # bounded: strings can come from the wire
+        return self
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("APIVersion is immutable")

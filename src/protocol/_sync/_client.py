@@ -210,8 +210,8 @@ class Client(API):
         """
         engine = self._engine
         for attempt in range(2):
-            stream, reused = self._pool.acquire()
-            conn = engine.new_connection()
+            stream, conn, reused = self._pool.acquire()
+            conn = engine.connection_for(conn)
             received = False
             eof = False
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from .._core._connection import Connection
 from .._core._errors import LocalProtocolError
 from .._core._interface import ConnectFactory, Transport, is_clean_idle
 from .._backends._hosts import HostConfig
@@ -22,12 +23,15 @@ class Pool:
         self.connect_timeout = connect_timeout
         # A caller-given factory (any Transport) replaces the built-in connect().
         self._connect = connect
-        self._idle: list[Transport] = []
+        # Each idle transport with the sans-I/O connection of its last cycle,
+        # reused with it: a new Connection per request was constant work.
+        self._idle: list[tuple[Transport, Connection | None]] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def acquire(self) -> tuple[Transport, bool]:
-        """A connection, and whether it was reused (it may still go stale).
+    def acquire(self) -> tuple[Transport, Connection | None, bool]:
+        """A connection, the sans-I/O connection it last used (None for a new
+        one), and whether it was reused (it may still go stale).
 
         An idle connection on which anything arrived since it was released
         (stray bytes, or the daemon's EOF) is closed here, never used: its
@@ -39,15 +43,15 @@ class Pool:
                     raise LocalProtocolError("the client is closed")
                 if not self._idle:
                     break
-                stream = self._idle.pop()
+                stream, conn = self._idle.pop()
             if is_clean_idle(stream):
-                return stream, True
+                return stream, conn, True
             stream.close()
         if self._connect is not None:
-            return self._connect(), False
-        return connect(self.host, self.connect_timeout), False
+            return self._connect(), None, False
+        return connect(self.host, self.connect_timeout), None, False
 
-    def release(self, stream: Transport) -> None:
+    def release(self, stream: Transport, conn: Connection | None = None) -> None:
         """Keep a connection whose cycle ended cleanly (the caller checked
         the sans-I/O state).
 
@@ -58,7 +62,7 @@ class Pool:
         """
         with self._lock:
             if not self._closed and len(self._idle) < self.size:
-                self._idle.append(stream)
+                self._idle.append((stream, conn))
                 return
         stream.close()
 
@@ -66,5 +70,5 @@ class Pool:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
-        for s in idle:
-            s.close()
+        for stream, _ in idle:
+            stream.close()

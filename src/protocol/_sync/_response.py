@@ -132,7 +132,7 @@ class StreamingResponse(Generic[_I]):
         # a keep-alive connection (the pool also refuses it if any byte is
         # already waiting on the socket).
         if self._conn.reusable:
-            self._owner._pool.release(stream)
+            self._owner._pool.release(stream, self._conn)
         else:
             stream.close()
 
@@ -225,6 +225,23 @@ class StreamingResponse(Generic[_I]):
         at the end, so the body is not held twice)."""
         if limit == -1:
             limit = self._owner.max_body_size
+        pending = self._pending
+        if self._done and self._error is None and pending and type(pending[-1]) is EndOfMessage:
+            # The whole answer came with its head (a small answer's usual
+            # shape) and the connection is back in the pool: the body is the
+            # Data already decoded, no read loop to set up.
+            self._pending = []
+            buf = bytearray()
+            for ev in pending:
+                if type(ev) is Data:
+                    buf += ev.data
+            if limit is not None and len(buf) > limit:
+                length = self.response.header(b"content-length")
+                if length is not None and length.isdigit() and int(length) > limit:
+                    raise MessageTooLarge(
+                        f"the daemon announced a {int(length)}-byte body; the limit is {limit}")
+                raise MessageTooLarge(f"the body passed the limit of {limit} bytes")
+            return buf
         if limit is not None:
             length = self.response.header(b"content-length")
             if length is not None and length.isdigit() and int(length) > limit \
