@@ -856,15 +856,15 @@ def test_pool_skips_dirty_idle_connections_and_keeps_at_most_size():
     async def main():
         d = Daemon()
         pool = AsyncPool(None, size=1, connect=d.connect)
-        a, reused = await pool.acquire()
-        assert not reused
-        b, _ = await pool.acquire()
+        a, conn, reused = await pool.acquire()
+        assert not reused and conn is None
+        b, _, _ = await pool.acquire()
         end_a, end_b = await d.accept(), await d.accept()
         await pool.release(a)
         await pool.release(b)  # over the size: closed
         assert pool.idle == 1 and b.closed and not a.closed
         await end_a.write(b"stray")  # bytes on an idle connection: never reused
-        c, reused = await pool.acquire()
+        c, _, reused = await pool.acquire()
         assert c is not a and not reused and a.closed
         await pool.release(c)
         await pool.aclose()

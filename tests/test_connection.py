@@ -261,6 +261,16 @@ def test_a_kept_connection_sends_a_repeated_request_from_its_cache():
     conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
     other = Request("GET", "/version", version="1.41")
     assert conn.send_request(other).startswith(b"GET /v1.41/version HTTP/1.1\r\n")
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    assert conn.worth_keeping
+    # A connection whose last request carried a large body is not kept: the
+    # body would stay in memory while the connection waits in a pool.
+    conn.send_request(Request("POST", "/images/load", body=b"x" * (1 << 20), version="1.41"))
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    assert conn.reusable and not conn.worth_keeping
+    conn.send_request(Request("POST", "/containers/create", json={"Image": "b"}, version="1.41"))
+    conn.receive_data(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}")
+    assert conn.worth_keeping
 
 
 def test_streamed_request_body():

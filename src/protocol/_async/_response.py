@@ -138,7 +138,7 @@ class AsyncStreamingResponse(Generic[_I]):
         if stream is None:
             return
         if self._error is None and self._conn.reusable:
-            await self._owner._pool.release(stream, self._conn)
+            await self._owner._pool.release(stream, self._conn if self._conn.worth_keeping else None)
         else:
             await stream.aclose()
 
@@ -180,7 +180,7 @@ class AsyncStreamingResponse(Generic[_I]):
         # a keep-alive connection (the pool also refuses it if any byte is
         # already waiting on it).
         if self._conn.reusable:
-            await self._owner._pool.release(stream, self._conn)
+            await self._owner._pool.release(stream, self._conn if self._conn.worth_keeping else None)
         else:
             await stream.aclose()
 

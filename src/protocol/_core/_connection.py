@@ -236,6 +236,16 @@ class Connection:
         return self._state
 
     @property
+    def worth_keeping(self) -> bool:
+        """Whether a pool may keep this connection with its transport for
+        the next exchange: its cycle ended cleanly and its last request
+        holds no body (kept, a large upload would stay in memory while the
+        connection waits)."""
+        request = self._request
+        return self.reusable and (request is None or request.body is None or (
+            isinstance(request.body, bytes) and len(request.body) <= _KEEP_BODY))
+
+    @property
     def default_headers(self) -> tuple[tuple[bytes, bytes], ...]:
         """The headers sent with every request that lacks them."""
         return self._default_headers
@@ -315,7 +325,8 @@ class Connection:
             fast: bytes | None = self._fast_bytes
         else:
             fast = self._fast_request(request)
-            self._fast_for, self._fast_bytes = request, fast
+            if request.body is None:  # a body is not kept alive by a cache
+                self._fast_for, self._fast_bytes = request, fast
         if fast is not None:
             self._h11 = None
             self._fast = True
@@ -924,6 +935,11 @@ class Connection:
         self._state = S.IDLE if keep else S.CLOSED
         self._h11 = None
         events.append(_END_KEEP if keep else _END_CLOSE)
+
+
+#: The largest request body a kept connection may go on holding (small
+#: JSON bodies: container create, exec create).
+_KEEP_BODY = 64 * 1024
 
 
 @functools.lru_cache(maxsize=64)
