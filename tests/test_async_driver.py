@@ -455,12 +455,12 @@ def test_stream_items_at_every_split_point(twin):
     run(main())
 
 
-def test_typed_items_and_batches():
+def test_typed_items_and_batches(twin):
     parts = (STREAM_HEAD + chunked(frame(1, b"a"), frame(1, b"b")), chunked(frame(2, b"c")) + b"0\r\n\r\n")
 
     async def main():
         d = Daemon()
-        client = make_client(d)
+        client = make_client(d, stream_impl=twin)
         server = asyncio.create_task(serve(d, parts, parts))
         resp = (await client._exchange(logs()))._typed(lambda f: f.data.upper())
         assert [x async for x in resp] == [b"A", b"B", b"C"]
@@ -520,10 +520,10 @@ async def quiet_follow(d, client, **kw):
     return resp, await server
 
 
-def test_aclose_from_another_task_wakes_the_reader():
+def test_aclose_from_another_task_wakes_the_reader(twin):
     async def main():
         d = Daemon()
-        client = make_client(d)
+        client = make_client(d, stream_impl=twin)
         resp, end = await quiet_follow(d, client)
         got = []
 
@@ -551,10 +551,10 @@ def test_aclose_from_another_task_wakes_the_reader():
 
 
 @pytest.mark.parametrize("how", ["items", "batches", "drain"])
-def test_cancelling_a_reader_closes_the_connection_at_once(how):
+def test_cancelling_a_reader_closes_the_connection_at_once(how, twin):
     async def main():
         d = Daemon()
-        client = make_client(d)
+        client = make_client(d, stream_impl=twin)
         resp, end = await quiet_follow(d, client)
 
         async def reader():
@@ -606,10 +606,10 @@ def test_cancelling_while_the_request_is_answered_never_pools_the_connection():
     run(main())
 
 
-def test_abandoned_iteration_closes_instead_of_pooling():
+def test_abandoned_iteration_closes_instead_of_pooling(twin):
     async def main():
         d = Daemon()
-        client = make_client(d)
+        client = make_client(d, stream_impl=twin)
         resp, end = await quiet_follow(d, client)
         async with resp:
             async for item in resp:

@@ -44,5 +44,7 @@ def test_switch_exports_the_active_twin():
     assert protocol._core._stream.MultiplexedStreamDecoder.__module__ == module
     assert protocol._core._stream.JSONStreamDecoder.__module__ == module
     assert protocol._core._stream.RawStreamDecoder.__module__ == module
+    items_module = "protocol._core._speedups" if protocol.IMPLEMENTATION == "cython" else "protocol._core._items_py"
+    assert protocol._core._stream.AsyncItems.__module__ == items_module
     frame_module = "protocol._core._speedups" if protocol.IMPLEMENTATION == "cython" else "protocol._core._events"
     assert protocol.Frame.__module__ == frame_module

@@ -24,7 +24,7 @@ from cpython.bytearray cimport (
 )
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from cpython.list cimport PyList_Append
+from cpython.list cimport PyList_Append, PyList_GET_SIZE
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy
 
@@ -51,6 +51,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "IMPLEMENTATION",
     "parse_head",
+    "AsyncItems",
 ]
 
 IMPLEMENTATION = "cython"
@@ -1158,3 +1159,202 @@ def parse_head(bytes buf not None):
     if length >= 0 and chunked:
         return None
     return end + 4, code, reason, tuple(headers), length, chunked
+
+
+# ---------------------------------------------------------------------------
+# AsyncItems: a response's items one at a time for ``async for``, the
+# compiled twin of ``protocol._core._items_py`` (an async generator there:
+# read its docstring for the contract, and why the forms differ).
+#
+# While the current batch has items, ``__anext__`` returns a _Ready holding
+# the next one: awaiting it runs its iterator, which ends at once with the
+# item, so an item costs no Python frame and no suspension.  Cython raises
+# every exception with a traceback entry (a frame object, several times the
+# cost of the rest of the item): the two slots that end the iterator are C,
+# installed at import, and hand the item over without one.  am_send (Python
+# 3.10+, used by ``await`` on 3.10 and 3.11) returns it with no exception at
+# all; tp_iternext (``await`` on 3.12+, and under a tracer) ends with
+# StopIteration carrying it as a bare value, which the interpreter takes
+# without making the exception object where it can.
+# ---------------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    typedef struct { PyObject_HEAD PyObject *item; } protocol_ReadyObject;
+
+    /* Raise StopIteration(value) for a return from an iterator. */
+    static void protocol_stop_with(PyObject *value) {
+        if (PyTuple_Check(value) || PyExceptionInstance_Check(value)) {
+            /* A bare value would be taken as the exception's arguments, or
+               as the exception: it goes in a StopIteration made here. */
+            PyObject *exc = PyObject_CallOneArg(PyExc_StopIteration, value);
+            if (exc != NULL) {
+                PyErr_SetObject(PyExc_StopIteration, exc);
+                Py_DECREF(exc);
+            }
+        } else {
+            PyErr_SetObject(PyExc_StopIteration, value);
+        }
+    }
+
+    /* The item, taken (None stays behind, as after Cython's __next__). */
+    static PyObject *protocol_ready_take(PyObject *o) {
+        protocol_ReadyObject *r = (protocol_ReadyObject *)o;
+        PyObject *item = r->item;
+        Py_INCREF(Py_None);
+        r->item = Py_None;
+        return item;
+    }
+
+    static PyObject *protocol_ready_next(PyObject *o) {
+        PyObject *item = protocol_ready_take(o);
+        protocol_stop_with(item);
+        Py_DECREF(item);
+        return NULL;
+    }
+
+    #if PY_VERSION_HEX >= 0x030A0000
+    /* ``await`` sends None first; what is sent is not looked at: the
+       awaitable is done before anything could be sent to it. */
+    static PySendResult protocol_ready_send(PyObject *o, PyObject *arg, PyObject **result) {
+        (void)arg;
+        *result = protocol_ready_take(o);
+        return PYGEN_RETURN;
+    }
+    #endif
+
+    static int protocol_ready_install(PyObject *type) {
+        /* Only with the layout this file assumes (one object field, no
+           vtable): otherwise Cython's own __next__ stays, slower, the same. */
+        PyTypeObject *t = (PyTypeObject *)type;
+        if (t->tp_basicsize != (Py_ssize_t)sizeof(protocol_ReadyObject) || t->tp_itemsize != 0
+            || t->tp_as_async == NULL || t->tp_iternext == NULL)
+            return 0;
+        t->tp_iternext = protocol_ready_next;
+    #if PY_VERSION_HEX >= 0x030A0000
+        t->tp_as_async->am_send = protocol_ready_send;
+    #endif
+        return 1;
+    }
+    """
+    int protocol_ready_install(object type) except -1
+
+
+from protocol._core import _items_py
+
+cdef object _items_end = _items_py.items_end
+
+
+@cython.final
+@cython.no_gc
+@cython.freelist(16)
+cdef class _Ready:
+    """An awaitable that is done already: awaiting it gives ``item``."""
+
+    cdef object item  # the C slots above assume this one field
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        # Replaced at import by protocol_ready_next (same result).
+        item, self.item = self.item, None
+        raise StopIteration(item)
+
+
+_READY_SLOTS = bool(protocol_ready_install(_Ready))
+
+
+@cython.final
+cdef class AsyncItems:
+    """The items of ``batches`` (an async iterator of lists), one per
+    ``__anext__``, ``convert``-ed when given."""
+
+    cdef object _batches
+    cdef object _convert
+    cdef list _batch
+    cdef Py_ssize_t _pos  # the next item's index in _batch
+    cdef Py_ssize_t _end  # where _batch's items end (its markers excluded)
+    cdef bint _waiting  # a _refill() awaits the next batch
+
+    def __init__(self, batches, convert=None):
+        self._batches = batches
+        self._convert = convert
+        self._batch = []
+        self._pos = 0
+        self._end = 0
+        self._waiting = False
+
+    def __aiter__(self):
+        return self
+
+    def __anext__(self):
+        cdef _Ready ready
+        cdef Py_ssize_t pos = self._pos
+        # (_end <= len(_batch) unless the batches' owner shrank a list it
+        # handed out: then its items end where it ends, never past it.)
+        if pos < self._end and pos < PyList_GET_SIZE(self._batch):
+            item = self._batch[pos]
+            self._pos = pos + 1
+            if self._convert is not None:
+                try:
+                    item = self._convert(item)
+                except BaseException as exc:
+                    return self._fail(exc)
+            ready = _Ready.__new__(_Ready)
+            ready.item = item
+            return ready
+        return self._refill()
+
+    async def _refill(self):
+        """The first item of the next batch that has one."""
+        cdef Py_ssize_t end
+        if self._waiting:  # the twin's message: an async generator's
+            raise RuntimeError("anext(): asynchronous generator is already running")
+        while True:
+            batches = self._batches
+            if batches is None:
+                raise StopAsyncIteration
+            self._waiting = True
+            try:
+                batch = await batches.__anext__()
+            except BaseException:
+                # The end, an error of the read, a cancellation: the
+                # batches are closed, as the twin's finally does.
+                self._waiting = False
+                await self.aclose()
+                raise
+            self._waiting = False
+            end = _items_end(batch)
+            if end:
+                self._batch = batch if type(batch) is list else list(batch)
+                self._pos = 1
+                self._end = end
+                if self._convert is None:
+                    return batch[0]
+                try:
+                    return self._convert(batch[0])
+                except BaseException:
+                    await self.aclose()
+                    raise
+
+    async def _fail(self, exc):
+        """``convert`` raised ``exc``: the iteration ends there."""
+        await self.aclose()
+        raise exc
+
+    async def aclose(self):
+        """End the iteration: the batches are closed, and every later
+        ``__anext__`` raises StopAsyncIteration."""
+        if self._waiting:
+            raise RuntimeError("aclose(): asynchronous generator is already running")
+        batches, self._batches = self._batches, None
+        self._batch = []
+        self._pos = 0
+        self._end = 0
+        close = getattr(batches, "aclose", None)
+        if close is not None:
+            await close()

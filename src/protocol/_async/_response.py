@@ -62,34 +62,6 @@ def _ended(events: list[ReceivedEvent]) -> bool:
     return bool(events) and isinstance(events[-1], _ENDS)
 
 
-async def _items(batches: AsyncIterator[list[ReceivedEvent]],
-                 convert: Callable[[Any], Any] | None) -> AsyncIterator[Any]:
-    """The items of ``batches``, one at a time (``convert``-ed when given).
-
-    An async generator rather than a class with ``async def __anext__``:
-    resuming a generator costs about a third of creating and running one
-    coroutine per item, and the batches' own generator runs once per read.
-    """
-    try:
-        async for batch in batches:
-            # EndOfMessage / ConnectionClosed only ever end a batch: trimmed
-            # there instead of testing every item.
-            while batch and isinstance(batch[-1], _ENDS):
-                batch.pop()
-            if convert is None:
-                for item in batch:
-                    yield item
-            else:
-                for item in batch:
-                    yield convert(item)
-    finally:
-        # Abandoned, or a conversion raised: the reads end now, not when the
-        # garbage collector finds the batches' generator.
-        close = getattr(batches, "aclose", None)
-        if close is not None:
-            await close()
-
-
 class AsyncStreamingResponse(Generic[_I]):
     """An answered request whose body is read on demand (asyncio).
 
@@ -253,7 +225,11 @@ class AsyncStreamingResponse(Generic[_I]):
             _close_soon(stream)
 
     def __aiter__(self) -> AsyncIterator[_I]:
-        return _items(self.read_batches(), self._map)
+        # Items handed out from C by the compiled twin: no Python frame is
+        # resumed per item, only a coroutine per read (AsyncItems, in the
+        # core).  Ending the iteration closes read_batches(): an abandoned
+        # iteration leaves no read behind it.
+        return self._conn._async_items(self.read_batches(), self._map)
 
     def _typed(self, convert: Callable[[Any], Any] | None = None) -> Any:
         """This response, its items converted by ``convert`` when iterated

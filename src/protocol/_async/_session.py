@@ -34,7 +34,6 @@ from .._core._engine import Engine, Operation
 from .._core._events import ConnectionClosed, EndOfMessage, Response, Stream, StreamError
 from .._core._output import OutputCollector
 from .._core._sinks import write_to
-from ._response import _items
 
 __all__ = ["AsyncSession"]
 
@@ -163,7 +162,7 @@ class AsyncSession:
                 yield items
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        return _items(self.read_batches(), None)
+        return self._conn._async_items(self.read_batches())
 
     async def copy_to(self, stdout: Any, stderr: Any) -> list[StreamError]:
         """Write all output to two targets until EOF (the sink form).

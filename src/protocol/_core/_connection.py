@@ -44,7 +44,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Union
 
 import h11
@@ -52,7 +52,7 @@ import h11
 from ._errors import LocalProtocolError, MessageTooLarge, RemoteProtocolError
 from ._events import ConnectionClosed, Data, EndOfMessage, Response
 from ._request import Request, ResponseKind
-from . import _stream, _stream_py
+from . import _items_py, _stream, _stream_py
 from ._stream import (
     DEFAULT_MAX_SIZE,
     JSONStreamDecoder,
@@ -195,6 +195,10 @@ class Connection:
         # The fast path's head parser, from the same twin (a stream_impl
         # without one gets the Python twin's).
         self._parse_head = getattr(self._impl, "parse_head", _stream_py.parse_head)
+        # The asyncio driver's per-item iterator over this connection's
+        # batches, from the same twin (likewise).
+        self._async_items: Callable[..., AsyncIterator[Any]] = getattr(
+            self._impl, "AsyncItems", _items_py.AsyncItems)
         self._host = host
         self._max_frame_size = max_frame_size
         self._max_message_size = max_message_size

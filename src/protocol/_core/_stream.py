@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_MAX_SIZE",
     "MAX_JSON_DEPTH",
     "parse_head",
+    "AsyncItems",
 ]
 
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     # "cython" or "python" at run time, whichever twin the checker saw.
     IMPLEMENTATION: str
     from ._stream_py import (
+        AsyncItems,
         Frame,
         JSONStreamDecoder,
         MultiplexedStreamDecoder,
@@ -58,4 +60,5 @@ else:
     JSONStreamDecoder = _impl.JSONStreamDecoder
     Frame = _impl.Frame
     parse_head = _impl.parse_head
+    AsyncItems = _impl.AsyncItems
     del _impl

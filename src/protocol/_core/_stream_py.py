@@ -56,6 +56,7 @@ from typing import Any, Callable, Final, Protocol, Union
 
 from ._errors import LocalProtocolError, MessageTooLarge, ProtocolError, RemoteProtocolError
 from ._events import Frame, Stream, StreamError
+from ._items_py import AsyncItems  # the asyncio driver's per-item iterator, this twin's
 
 __all__ = [
     "MultiplexedStreamDecoder",
@@ -66,6 +67,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "IMPLEMENTATION",
     "parse_head",
+    "AsyncItems",
 ]
 
 IMPLEMENTATION: Final = "python"
