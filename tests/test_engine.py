@@ -24,6 +24,7 @@ from protocol import (
     Converse,
     DrainInto,
     Engine,
+    Fetch,
     Frame,
     MapItems,
     NeedVersion,
@@ -97,6 +98,7 @@ class ScriptedDriver:
         self.twin = twin
         self.now = 100.0
         self.negotiations = 0
+        self.fetches = 0
 
     def run(self, op):
         value, error = None, None
@@ -117,6 +119,12 @@ class ScriptedDriver:
                 self.negotiations += 1
                 self.engine.set_version(self.run(self.engine.negotiate()))
             return self.engine.version
+        if isinstance(step, Fetch):
+            # Open then ReadBody in one step (an engine made with fetch=True).
+            handle = self.perform(Open(step.request))
+            self.fetches += 1
+            step.into.append(self.perform(ReadBody(handle, step.limit)))
+            return handle.response
         if isinstance(step, Open):
             conn = self.engine.new_connection()
             wire = conn.send_request(step.request)
@@ -165,10 +173,11 @@ class ScriptedDriver:
 PING_141 = answer(200, b"", headers={"Api-Version": "1.41"})
 
 
-@pytest.fixture
-def drive(twin):
+@pytest.fixture(params=[False, True], ids=["open+readbody", "fetch"])
+def drive(twin, request):
+    """A scripted driver; every engine test runs with and without Fetch steps."""
     def make(answers, **engine_kw):
-        engine = Engine(stream_impl=twin, **engine_kw)
+        engine = Engine(stream_impl=twin, fetch=request.param, **engine_kw)
         return ScriptedDriver(engine, answers, twin)
     return make
 
@@ -383,3 +392,14 @@ def test_connection_for_reuses_a_clean_connection_with_the_current_bounds():
     fresh.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
     engine.max_body_size = 123
     assert engine.connection_for(fresh) is fresh and fresh.max_body_size == 123
+
+
+def test_fetch_makes_a_small_answer_one_step_and_keeps_typed_errors(twin):
+    engine = Engine(stream_impl=twin, fetch=True, version="1.41")
+    d = ScriptedDriver(engine, [answer(200, b"OK"), answer(200, {"Id": "abc"}),
+                                answer(404, {"message": "No such container: x"}, reason="Not Found")], twin)
+    assert d.run(engine.ping()) == "OK"
+    assert d.run(engine.inspect_container("abc"))["Id"] == "abc"
+    with pytest.raises(protocol.NotFound, match="No such container"):
+        d.run(engine.inspect_container("x"))
+    assert d.fetches == 3

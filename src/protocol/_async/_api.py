@@ -79,7 +79,7 @@ class AsyncAPI:
         self._engine = Engine(
             version=target.version, min_version=min_version, max_version=max_version,
             headers=target.headers, max_body_size=max_body_size, timeout=timeout,
-            stream_impl=stream_impl,
+            stream_impl=stream_impl, fetch=True,
         )
 
     @property

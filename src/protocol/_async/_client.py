@@ -23,7 +23,7 @@ from .._core._engine import Operation
 from .._core._errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, TransportError
 from .._core._events import Response
 from .._core._interface import bytes_written, reset_written
-from .._core._exchange import connection_lost, may_send_again, timed_out
+from .._core._exchange import connection_lost, may_send_again, timed_out, whole_body
 from .._core._request import Request
 from .._core._version import MAX_VERSION, MIN_VERSION, APIVersion, VersionLike
 from ._api import AsyncAPI
@@ -157,6 +157,17 @@ class AsyncClient(AsyncAPI):
             raise TypeError(f"unknown step {step!r}")
         return await perform(self, step)
 
+    async def _fetch(self, step: steps.Fetch) -> Response:
+        resp = await self._exchange(step.request, step)
+        if isinstance(resp, Response):
+            return resp  # answered whole with its head: the body is in step.into
+        try:
+            body = await resp.read_buffer(step.limit)
+        finally:
+            await resp.aclose()  # a no-op once the body ended; closes an abandoned one
+        step.into.append(body)
+        return resp.response
+
     async def _read_body(self, step: steps.ReadBody) -> Any:
         resp = step.response
         try:
@@ -194,13 +205,18 @@ class AsyncClient(AsyncAPI):
     async def _version(self, step: steps.NeedVersion) -> APIVersion:
         return await self._ensure_version()
 
-    async def _exchange(self, request: Request) -> AsyncStreamingResponse[Any]:
+    async def _exchange(self, request: Request,
+                        fetch: steps.Fetch | None = None) -> AsyncStreamingResponse[Any] | Response:
         """Send ``request`` as is and read up to its response head (status
         not checked, body unread).
 
         Sent a second time, on a new connection, only when the core's rule
         (:func:`may_send_again`, Go's net/http rule) says it is safe; every
         other broken exchange raises :class:`ConnectionLost`.
+
+        For a Fetch step whose answer came whole with its head, the
+        connection goes back to the pool at once, the body into the step's
+        list, and the head is returned (no response object).
         """
         engine = self._engine
         for attempt in range(2):
@@ -227,7 +243,18 @@ class AsyncClient(AsyncAPI):
                         eof = True
                     events.extend(conn.receive_data(data))
                     if events and isinstance(events[0], Response):
-                        return await self._response(stream, conn, events[0], events[1:])
+                        head = events[0]
+                        if fetch is not None:
+                            limit = engine.max_body_size if fetch.limit == -1 else fetch.limit
+                            body = whole_body(head, events, limit)
+                            if body is not None:
+                                if conn.reusable:
+                                    await self._pool.release(stream, conn if conn.worth_keeping else None)
+                                else:
+                                    await stream.aclose()
+                                fetch.into.append(body)
+                                return head
+                        return await self._response(stream, conn, head, events[1:])
             except ReadTimeout:
                 await stream.aclose()
                 raise timed_out(request, engine.timeout) from None
@@ -309,6 +336,7 @@ class AsyncClient(AsyncAPI):
 # isinstance checks, and run() awaits the step's own coroutine (Open's is
 # _exchange itself) rather than one more for _perform.
 _PERFORM: dict[type[steps.Step], Callable[[AsyncClient, Any], Awaitable[Any]]] = {
+    steps.Fetch: AsyncClient._fetch,
     steps.Open: lambda client, step: client._exchange(step.request),
     steps.ReadBody: AsyncClient._read_body,
     steps.NeedVersion: AsyncClient._version,

@@ -100,6 +100,7 @@ __all__ = [
     "Step",
     "Open",
     "ReadBody",
+    "Fetch",
     "StartSession",
     "Close",
     "Sleep",
@@ -122,6 +123,9 @@ _T = TypeVar("_T")
 EXEC_WAIT_TIMEOUT = 30.0
 
 _LABELS_OUTPUT_FROM = APIVersion("1.42")
+
+#: Answers read whole before the caller gets them (the rest are streamed).
+_WHOLE = frozenset({ResponseKind.JSON, ResponseKind.EMPTY, ResponseKind.TEXT})
 
 
 # -- steps: what an operation asks its driver to do --------------------------
@@ -159,6 +163,23 @@ class ReadBody(Step):
     response: Any
     limit: int | None = -1
     into: list[bytearray] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch(Step):
+    """Open ``request`` and read its whole answer, as Open then ReadBody
+    would, in one step: append the body (bounded by ``limit`` as ReadBody's)
+    to ``into`` and give back the response head.
+
+    Asked only of a driver whose engine was made with ``fetch=True``; an
+    engine without it asks for Open then ReadBody instead.  A small answer
+    is then one step: no response object, no second trip through the
+    driver.
+    """
+
+    request: Request
+    into: list[bytearray]
+    limit: int | None = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +347,7 @@ class Engine:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         timeout: float | None = None,
         stream_impl: Any = None,
+        fetch: bool = False,
     ) -> None:
         if not isinstance(max_body_size, int) or max_body_size < 0:
             raise LocalProtocolError(f"max_body_size must be a non-negative int, not {max_body_size!r}")
@@ -342,6 +364,8 @@ class Engine:
         self.headers = tuple(headers)
         self.timeout = timeout  # the client's read timeout: bounds the exec wait by default
         self.stream_impl = stream_impl
+        # The driver performs Fetch steps: answers read whole take one step.
+        self.fetch = fetch
 
     # -- for drivers ----------------------------------------------------------
 
@@ -439,14 +463,32 @@ class Engine:
             raise error_from_response(resp.response, body, request)
         return resp
 
+    def fetch_whole(self, request: Request, *, versioned: bool = True) -> Operation[tuple[Response, list[bytearray]]]:
+        """Send ``request`` (at the negotiated version) and read its whole
+        answer: the head, and a one-item list holding the body (take it out
+        with ``pop()`` so that it is held once).  An error answer raises its
+        typed error, as :meth:`send` does."""
+        if versioned and request.version is None:
+            request = request.with_version((yield from self.api_version()))
+        holder: list[bytearray] = []
+        if self.fetch:
+            head: Response = yield Fetch(request, holder)
+        else:
+            resp = yield Open(request)
+            self.note_response(resp.response)
+            if resp.status >= 300:
+                body = bytes((yield ReadBody(resp)))
+                raise error_from_response(resp.response, body, request)
+            yield ReadBody(resp, into=holder)
+            return resp.response, holder
+        self.note_response(head)
+        if head.status_code >= 300:
+            raise error_from_response(head, bytes(holder.pop()), request)
+        return head, holder
+
     def request_json(self, request: Request) -> Operation[Any]:
         """Send and decode a JSON answer (None for an empty body)."""
-        resp = yield from self.send(request)
-        return (yield from self._read_json(resp, request))
-
-    def _read_json(self, resp: Any, request: Request) -> Operation[Any]:
-        holder: list[bytearray] = []
-        yield ReadBody(resp, into=holder)
+        _, holder = yield from self.fetch_whole(request)
         return _decode_body(holder, request)
 
     def require(self, version: str, what: str) -> Operation[APIVersion]:
@@ -477,22 +519,20 @@ class Engine:
             if name.startswith("exec."):
                 return (yield from self._start_session(request, exec_id=ident))
             return (yield from self._start_session(request, container=ident))
-        resp = yield from self.send(request)
-        if request.method == "HEAD":
-            # A HEAD answer is all headers (archive stat, ping): give the head.
-            yield ReadBody(resp)
-            return resp.response
-        if request.kind is ResponseKind.JSON:
-            return (yield from self._read_json(resp, request))
-        if request.kind is ResponseKind.EMPTY:
-            yield ReadBody(resp)
-            return None
-        if request.kind is ResponseKind.TEXT:
-            text = bytes((yield ReadBody(resp))).decode("utf-8", errors="replace")
+        if request.method == "HEAD" or request.kind in _WHOLE:
+            head, holder = yield from self.fetch_whole(request)
+            if request.method == "HEAD":
+                # A HEAD answer is all headers (archive stat, ping): give the head.
+                return head
+            if request.kind is ResponseKind.JSON:
+                return _decode_body(holder, request)
+            if request.kind is ResponseKind.EMPTY:
+                return None
+            text = bytes(holder.pop()).decode("utf-8", errors="replace")
             if ep.text_progress:
                 return parse_v1_0_progress(text)
             return text
-        return resp
+        return (yield from self.send(request))
 
     def _start_session(self, request: Request, *, exec_id: str | None = None,
                        container: str | None = None) -> Operation[Any]:
@@ -557,8 +597,8 @@ class Engine:
 
     def ping(self) -> Operation[str]:
         """``GET /_ping``, unversioned (it works whatever the versions)."""
-        resp = yield from self.send(ping_requests()[1], versioned=False)
-        return bytes((yield ReadBody(resp))).decode("utf-8", errors="replace")
+        _, holder = yield from self.fetch_whole(ping_requests()[1], versioned=False)
+        return bytes(holder.pop()).decode("utf-8", errors="replace")
 
     def version_info(self) -> Operation[VersionInfo]:
         return VersionInfo((yield from self.call("system.version")))

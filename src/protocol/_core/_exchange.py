@@ -13,10 +13,13 @@ streamed body and no byte of an answer arrived.
 
 from __future__ import annotations
 
-from ._errors import ConnectionLost, ReadTimeout
+from collections.abc import Sequence
+
+from ._errors import ConnectionLost, MessageTooLarge, ReadTimeout
+from ._events import Data, EndOfMessage, Response
 from ._request import Request
 
-__all__ = ["IDEMPOTENT", "may_send_again", "connection_lost", "timed_out"]
+__all__ = ["IDEMPOTENT", "may_send_again", "connection_lost", "timed_out", "whole_body"]
 
 #: Methods Go's net/http deems safe to send again (RFC 9110 idempotent
 #: methods the Engine API uses): retried after a stale keep-alive connection.
@@ -59,3 +62,23 @@ def timed_out(request: Request | None, timeout: float | None, what: str = "no da
     """The error for a read that waited longer than the client's timeout."""
     who = "the daemon" if request is None else f"{request.method} {request.target}"
     return ReadTimeout(f"{who}: {what} from the daemon within {timeout}s (read timeout)", request, timeout)
+
+
+def whole_body(head: Response, events: Sequence[object], limit: int | None) -> bytearray | None:
+    """The body of an answer whose events, after the head, run to its end
+    (:class:`EndOfMessage`): the usual shape of a small answer, which came
+    in the read that brought the head.  None when they do not (the rest is
+    still to be read).  Over ``limit`` bytes: :class:`MessageTooLarge`, as
+    a read of the body would say it."""
+    if not events or type(events[-1]) is not EndOfMessage:
+        return None
+    body = bytearray()
+    for ev in events:
+        if type(ev) is Data:
+            body += ev.data
+    if limit is not None and len(body) > limit:
+        length = head.header(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise MessageTooLarge(f"the daemon announced a {int(length)}-byte body; the limit is {limit}")
+        raise MessageTooLarge(f"the body passed the limit of {limit} bytes")
+    return body

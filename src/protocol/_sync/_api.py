@@ -80,7 +80,7 @@ class API:
         self._engine = Engine(
             version=target.version, min_version=min_version, max_version=max_version,
             headers=target.headers, max_body_size=max_body_size, timeout=timeout,
-            stream_impl=stream_impl,
+            stream_impl=stream_impl, fetch=True,
         )
 
     @property

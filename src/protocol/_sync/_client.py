@@ -20,7 +20,7 @@ from .._core._connection import DEFAULT_MAX_BODY_SIZE, ConnectionState, Received
 from .._core._engine import Operation
 from .._core._errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, TransportError
 from .._core._events import Response
-from .._core._exchange import connection_lost, may_send_again, timed_out
+from .._core._exchange import connection_lost, may_send_again, timed_out, whole_body
 from .._core._interface import ConnectFactory, Transport, bytes_written, reset_written, set_read_timeout
 from .._core._output import ExecResult
 from .._core._request import Request
@@ -166,6 +166,13 @@ class Client(API):
                 error = exc
 
     def _perform(self, step: steps.Step) -> Any:
+        if isinstance(step, steps.Fetch):
+            resp = self._exchange(step.request, step)
+            if isinstance(resp, Response):
+                return resp  # answered whole with its head: the body is in step.into
+            with resp:
+                step.into.append(resp.read_buffer(step.limit))
+            return resp.response
         if isinstance(step, steps.Open):
             return self._exchange(step.request)
         if isinstance(step, steps.ReadBody):
@@ -198,7 +205,7 @@ class Client(API):
             return None
         raise TypeError(f"unknown step {step!r}")
 
-    def _exchange(self, request: Request) -> StreamingResponse[Any]:
+    def _exchange(self, request: Request, fetch: steps.Fetch | None = None) -> StreamingResponse[Any] | Response:
         """Send ``request`` as is and read up to its response head.
 
         A request is sent a second time (on a new connection) only when that
@@ -207,6 +214,10 @@ class Client(API):
         written, or the request is a GET/HEAD without a streamed body and no
         byte of an answer arrived.  Every other broken exchange raises
         :class:`ConnectionLost`, saying whether the daemon may have acted.
+
+        For a Fetch step whose answer came whole with its head, the
+        connection goes back to the pool at once, the body into the step's
+        list, and the head is returned (no response object).
         """
         engine = self._engine
         for attempt in range(2):
@@ -233,7 +244,18 @@ class Client(API):
                         eof = True
                     events.extend(conn.receive_data(data))
                     if events and isinstance(events[0], Response):
-                        return StreamingResponse(self, stream, conn, events[0], events[1:])
+                        head = events[0]
+                        if fetch is not None:
+                            limit = engine.max_body_size if fetch.limit == -1 else fetch.limit
+                            body = whole_body(head, events, limit)
+                            if body is not None:
+                                if conn.reusable:
+                                    self._pool.release(stream, conn if conn.worth_keeping else None)
+                                else:
+                                    stream.close()
+                                fetch.into.append(body)
+                                return head
+                        return StreamingResponse(self, stream, conn, head, events[1:])
             except ReadTimeout:
                 stream.close()
                 raise timed_out(request, engine.timeout) from None

@@ -21,7 +21,7 @@ from .._core._errors import (
     TransportError,
 )
 from .._core._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
-from .._core._exchange import timed_out
+from .._core._exchange import timed_out, whole_body
 from .._core._interface import Transport
 from .._core._sinks import write_to
 from ._pool import Pool
@@ -225,23 +225,14 @@ class StreamingResponse(Generic[_I]):
         at the end, so the body is not held twice)."""
         if limit == -1:
             limit = self._owner.max_body_size
-        pending = self._pending
-        if self._done and self._error is None and pending and type(pending[-1]) is EndOfMessage:
+        if self._done and self._error is None:
             # The whole answer came with its head (a small answer's usual
             # shape) and the connection is back in the pool: the body is the
             # Data already decoded, no read loop to set up.
-            self._pending = []
-            buf = bytearray()
-            for ev in pending:
-                if type(ev) is Data:
-                    buf += ev.data
-            if limit is not None and len(buf) > limit:
-                length = self.response.header(b"content-length")
-                if length is not None and length.isdigit() and int(length) > limit:
-                    raise MessageTooLarge(
-                        f"the daemon announced a {int(length)}-byte body; the limit is {limit}")
-                raise MessageTooLarge(f"the body passed the limit of {limit} bytes")
-            return buf
+            whole = whole_body(self.response, self._pending, limit)
+            if whole is not None:
+                self._pending = []
+                return whole
         if limit is not None:
             length = self.response.header(b"content-length")
             if length is not None and length.isdigit() and int(length) > limit \
