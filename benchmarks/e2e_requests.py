@@ -154,6 +154,40 @@ class RawLoop:
         self.sock.close()
 
 
+class LayerLoops:
+    """``GET /_ping`` through the toolkit's layers below the client, on
+    connections of their own: what each layer adds to the raw loop."""
+
+    def __init__(self, path: str) -> None:
+        from protocol._backends._sync_socket import SocketStream
+        from protocol._core._negotiation import ping_requests
+
+        def stream() -> Any:
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(path)
+            return SocketStream(sock)
+
+        self.bare, self.framed = stream(), stream()
+        self.request = ping_requests()[1]
+        self.wire = b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+        self.conn = protocol.Connection()
+
+    def transport(self) -> None:
+        s = self.bare
+        s.is_clean_idle()
+        s.write(self.wire)
+        data = s.read()
+        while not data.tobytes().endswith(b"OK"):  # the whole answer (it comes in one read)
+            data = s.read()
+
+    def connection(self) -> None:
+        s, conn = self.framed, self.conn
+        s.is_clean_idle()
+        s.write(conn.send_request(self.request))
+        while conn.state is not protocol.ConnectionState.IDLE:
+            conn.receive_data(s.read())
+
+
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: str) -> None:
         super().__init__("localhost")
@@ -245,6 +279,15 @@ def small_requests_table(where: str, path: str, host: str, cid: str, calls: int,
             f"protocol AsyncClient.{'inspect_container' if name == 'inspect' else name}()":
                 lambda f=theirs[name]: loop.run_until_complete(sequential(f)),
         }
+        if name == "ping":
+            # Where Client.ping()'s time goes, in two cumulative layers below
+            # it: the transport alone (the pool's clean-idle poll, write,
+            # read: no parsing), then the transport with the sans-I/O
+            # Connection framing the request and parsing the answer.  The
+            # rest of Client.ping() is the engine and the driver.
+            layers = LayerLoops(path)
+            rows["layer: transport only (poll, write, read)"] = lambda: [layers.transport() for _ in range(calls)]
+            rows["layer: transport + Connection"] = lambda: [layers.connection() for _ in range(calls)]
         if api is not None:
             dp = {"ping": api.ping, "version": api.version, "inspect": lambda: api.inspect_container(cid)}[name]
             rows["docker-py"] = lambda f=dp: [f() for _ in range(calls)]
