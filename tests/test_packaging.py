@@ -213,7 +213,7 @@ def test_sdist_installs_without_a_compiler_and_pings(dist, docker_host):
     # A plain `pip install` (no -v) on a terminal says it, though pip hides
     # the build's own output when the build succeeds.
     assert "the compiled stream parser was not built" in screen, screen
-    assert "pure-Python twin" in screen and "200x slower in memory" in screen
+    assert "pure-Python twin" in screen and "100x slower in memory" in screen
     assert ping(py, docker_host) == "python"
     console_script_pings(py, docker_host)
 
