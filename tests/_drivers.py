@@ -286,21 +286,21 @@ def count_requests(client: Any, *, unversioned_delay: float = 0.0) -> list[Any]:
         target, runner = client._target, client._runner
         original = target._exchange
 
-        async def exchange_async(request: Any) -> Any:
+        async def exchange_async(request: Any, *rest: Any) -> Any:
             seen.append(request)
             if request.version is None and unversioned_delay:
                 await asyncio.sleep(unversioned_delay)
-            return await original(request)
+            return await original(request, *rest)
 
         runner.call(lambda: setattr(target, "_exchange", exchange_async), "wrapping _exchange")
         return seen
     original_sync = client._exchange
 
-    def exchange(request: Any) -> Any:
+    def exchange(request: Any, *rest: Any) -> Any:
         seen.append(request)
         if request.version is None and unversioned_delay:
             time.sleep(unversioned_delay)
-        return original_sync(request)
+        return original_sync(request, *rest)
 
     client._exchange = exchange
     return seen
