@@ -161,11 +161,7 @@ class AsyncClient(AsyncAPI):
         resp = await self._exchange(step.request, step)
         if isinstance(resp, Response):
             return resp  # answered whole with its head: the body is in step.into
-        try:
-            body = await resp.read_buffer(step.limit)
-        finally:
-            await resp.aclose()  # a no-op once the body ended; closes an abandoned one
-        step.into.append(body)
+        await self._read_body(steps.ReadBody(resp, step.limit, step.into))
         return resp.response
 
     async def _read_body(self, step: steps.ReadBody) -> Any:
@@ -249,7 +245,7 @@ class AsyncClient(AsyncAPI):
                             body = whole_body(head, events, limit)
                             if body is not None:
                                 if conn.reusable:
-                                    await self._pool.release(stream, conn if conn.worth_keeping else None)
+                                    await self._pool.release(stream, conn)
                                 else:
                                     await stream.aclose()
                                 fetch.into.append(body)

@@ -69,7 +69,8 @@ class AsyncPool:
         the sans-I/O state); one with bytes already pending is closed."""
         if not self._closed and len(self._idle) < self.size and is_clean_idle(stream):
             set_async_read_timeout(stream, None)
-            self._idle.append((stream, conn))
+            # The transport is kept, its Connection only when worth keeping.
+            self._idle.append((stream, conn if conn is not None and conn.worth_keeping else None))
             return
         await stream.aclose()
 

@@ -23,7 +23,7 @@ from .._core._async_interface import AsyncTransport
 from .._core._connection import Connection, ReceivedEvent
 from .._core._errors import MessageTooLarge, ProtocolError, ReadTimeout, StreamClosed, TransportError
 from .._core._events import ConnectionClosed, Data, EndOfMessage, Response, Stream, StreamError
-from .._core._exchange import timed_out
+from .._core._exchange import timed_out, whole_body
 from .._core._sinks import write_to
 from ._pool import AsyncPool
 
@@ -110,7 +110,7 @@ class AsyncStreamingResponse(Generic[_I]):
         if stream is None:
             return
         if self._error is None and self._conn.reusable:
-            await self._owner._pool.release(stream, self._conn if self._conn.worth_keeping else None)
+            await self._owner._pool.release(stream, self._conn)
         else:
             await stream.aclose()
 
@@ -152,7 +152,7 @@ class AsyncStreamingResponse(Generic[_I]):
         # a keep-alive connection (the pool also refuses it if any byte is
         # already waiting on it).
         if self._conn.reusable:
-            await self._owner._pool.release(stream, self._conn if self._conn.worth_keeping else None)
+            await self._owner._pool.release(stream, self._conn)
         else:
             await stream.aclose()
 
@@ -263,20 +263,17 @@ class AsyncStreamingResponse(Generic[_I]):
                 raise MessageTooLarge(
                     f"the daemon announced a {int(length)}-byte body; the limit is {limit}"
                 )
-        buf = bytearray()
         if self._done and self._error is None and not self._aborted and self._unsettled is None:
             # The whole body came with the head (every small answer) and the
             # connection is settled: its bytes are the pending events', taken
             # here without the async generator of read_batches() (creating
             # one costs more than the rest of this call: asyncio registers
             # every async generator).
-            pending, self._pending = self._pending, []
-            for ev in pending:
-                if isinstance(ev, Data):
-                    buf += ev.data
-            if limit is not None and len(buf) > limit:
-                raise MessageTooLarge(f"the body passed the limit of {limit} bytes")
-            return buf
+            whole = whole_body(self.response, self._pending, limit)
+            if whole is not None:
+                self._pending = []
+                return whole
+        buf = bytearray()
         try:
             async for batch in self.read_batches():
                 for ev in batch:

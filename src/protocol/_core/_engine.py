@@ -468,19 +468,14 @@ class Engine:
         answer: the head, and a one-item list holding the body (take it out
         with ``pop()`` so that it is held once).  An error answer raises its
         typed error, as :meth:`send` does."""
-        if versioned and request.version is None:
-            request = request.with_version((yield from self.api_version()))
         holder: list[bytearray] = []
-        if self.fetch:
-            head: Response = yield Fetch(request, holder)
-        else:
-            resp = yield Open(request)
-            self.note_response(resp.response)
-            if resp.status >= 300:
-                body = bytes((yield ReadBody(resp)))
-                raise error_from_response(resp.response, body, request)
+        if not self.fetch:
+            resp = yield from self.send(request, versioned=versioned)
             yield ReadBody(resp, into=holder)
             return resp.response, holder
+        if versioned and request.version is None:
+            request = request.with_version((yield from self.api_version()))
+        head: Response = yield Fetch(request, holder)
         self.note_response(head)
         if head.status_code >= 300:
             raise error_from_response(head, bytes(holder.pop()), request)

@@ -170,8 +170,7 @@ class Client(API):
             resp = self._exchange(step.request, step)
             if isinstance(resp, Response):
                 return resp  # answered whole with its head: the body is in step.into
-            with resp:
-                step.into.append(resp.read_buffer(step.limit))
+            self._perform(steps.ReadBody(resp, step.limit, step.into))
             return resp.response
         if isinstance(step, steps.Open):
             return self._exchange(step.request)
@@ -250,7 +249,7 @@ class Client(API):
                             body = whole_body(head, events, limit)
                             if body is not None:
                                 if conn.reusable:
-                                    self._pool.release(stream, conn if conn.worth_keeping else None)
+                                    self._pool.release(stream, conn)
                                 else:
                                     stream.close()
                                 fetch.into.append(body)

@@ -60,6 +60,8 @@ class Pool:
         connection), so one check per request keeps the guarantee.  Its
         read timeout is left as is: whoever takes it sets its own.
         """
+        if conn is not None and not conn.worth_keeping:
+            conn = None  # the transport is kept, its Connection not (see worth_keeping)
         with self._lock:
             if not self._closed and len(self._idle) < self.size:
                 self._idle.append((stream, conn))

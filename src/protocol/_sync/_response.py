@@ -132,7 +132,7 @@ class StreamingResponse(Generic[_I]):
         # a keep-alive connection (the pool also refuses it if any byte is
         # already waiting on the socket).
         if self._conn.reusable:
-            self._owner._pool.release(stream, self._conn if self._conn.worth_keeping else None)
+            self._owner._pool.release(stream, self._conn)
         else:
             stream.close()
 
