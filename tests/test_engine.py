@@ -403,3 +403,70 @@ def test_fetch_makes_a_small_answer_one_step_and_keeps_typed_errors(twin):
     with pytest.raises(protocol.NotFound, match="No such container"):
         d.run(engine.inspect_container("x"))
     assert d.fetches == 3
+
+
+def _requests_sent(d, monkeypatch):
+    """Record the Request objects the driver opens, by identity."""
+    seen: list = []
+    perform = d.perform
+
+    def recording(step):
+        if isinstance(step, Open):
+            seen.append(step.request)
+        return perform(step)
+
+    monkeypatch.setattr(d, "perform", recording)
+    return seen
+
+
+def test_a_repeated_call_sends_the_same_request_object(drive, monkeypatch):
+    # The built request is kept: a kept connection sends it from cached bytes.
+    d = drive([answer(200, {"Id": "a"}), answer(200, {"Id": "a"}), answer(200, {"Id": "b"})], version="1.41")
+    seen = _requests_sent(d, monkeypatch)
+    for ident in ("a", "a", "b"):
+        assert d.run(d.engine.inspect_container(ident))["Id"] == ident
+    assert seen[0] is seen[1] and seen[2] is not seen[0]
+    assert [r.target for r in seen] == ["/v1.41/containers/a/json"] * 2 + ["/v1.41/containers/b/json"]
+
+
+def test_the_request_cache_tells_equal_values_of_different_types_apart(drive, monkeypatch):
+    # True == 1 and hash(True) == hash(1): a key without the types would
+    # serve all=1 the request built for all=True, where it must be refused.
+    d = drive([answer(200, [])], version="1.41")
+    seen = _requests_sent(d, monkeypatch)
+    d.run(d.engine.call("containers.list", all=True))
+    with pytest.raises(protocol.LocalProtocolError, match="must be a bool"):
+        d.run(d.engine.call("containers.list", all=1))
+    assert len(seen) == 1 and "all=1" in seen[0].query
+
+
+def test_the_request_cache_keeps_no_mutable_argument_and_is_bounded(drive, monkeypatch):
+    from protocol._core import _engine
+
+    d = drive([answer(200, [])] * 2, version="1.41")
+    seen = _requests_sent(d, monkeypatch)
+    filters = {"status": ["running"]}
+    d.run(d.engine.call("containers.list", filters=filters))
+    filters["status"] = ["exited"]  # changed in place: the next call must send the new value
+    d.run(d.engine.call("containers.list", filters=filters))
+    assert "running" in seen[0].query and "exited" in seen[1].query
+    monkeypatch.setattr(_engine, "_BUILT_MAX", 2)
+    _engine._BUILT.clear()
+    for ident in ("x", "y", "z"):
+        d.answers.append(answer(200, {"Id": ident}))
+        d.run(d.engine.inspect_container(ident))
+    assert len(_engine._BUILT) <= 2
+
+
+def test_container_output_requests_are_built_each_time(drive, monkeypatch):
+    # Below 1.42 the TTY is looked up from the daemon and goes into the
+    # request: it may differ next time, so such requests are not kept.
+    logs = frame(1, b"x\n")
+    head = {"Content-Type": "application/vnd.docker.raw-stream"}
+    d = drive([answer(200, {"Config": {"Tty": False}}), answer(200, logs, headers=head),
+               answer(200, {"Config": {"Tty": True}}), answer(200, b"x\n", headers=head)], version="1.41")
+    seen = _requests_sent(d, monkeypatch)
+    d.run(d.engine.logs("c1"))
+    second = d.run(d.engine.logs("c1"))
+    assert seen[1] is not seen[3] and (seen[1].tty, seen[3].tty) == (False, True)
+    assert [f.data for f in second.items if hasattr(f, "stream")] == [b"x\n"]

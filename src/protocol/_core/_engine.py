@@ -54,7 +54,7 @@ from typing import Any, TypeVar
 from ._auth import DockerConfig, encode_registry_auth, encode_registry_config, registry_for_image
 from ._build_context import tar_context, tar_from_fileobj
 from ._connection import DEFAULT_MAX_BODY_SIZE, Connection, ConnectionState
-from ._endpoints import build_request, endpoint, parse_v1_0_progress
+from ._endpoints import Endpoint, build_request, endpoint, parse_v1_0_progress
 from ._errors import (
     APIError,
     ContainerNotRunning,
@@ -126,6 +126,25 @@ _LABELS_OUTPUT_FROM = APIVersion("1.42")
 
 #: Answers read whole before the caller gets them (the rest are streamed).
 _WHOLE = frozenset({ResponseKind.JSON, ResponseKind.EMPTY, ResponseKind.TEXT})
+
+#: call()'s built requests, by endpoint, version and arguments: the same
+#: call builds the same request, and a program that inspects or lists in a
+#: loop would build it again each time.  Bounded: cleared when full.
+_BUILT: dict[tuple[Any, ...], tuple[Endpoint, Request]] = {}
+_BUILT_MAX = 1024
+#: Argument types whose equal values build equal requests.  The key also
+#: holds each value's type: True == 1, but they are encoded differently.
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _built_key(name: str, version: APIVersion, kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """call()'s cache key, or None when an argument may not be kept (a
+    body, a mapping, a stream: anything mutable or not plainly equal)."""
+    types = tuple(map(type, kwargs.values()))
+    for t in types:
+        if t not in _PLAIN:
+            return None
+    return (name, version, tuple(kwargs.items()), types)
 
 
 # -- steps: what an operation asks its driver to do --------------------------
@@ -496,7 +515,15 @@ class Engine:
 
     def call(self, name: EndpointName, /, *, auth: Any = None, **kwargs: Any) -> Operation[Any]:
         """Any endpoint of the table by name (see :meth:`Client.call`)."""
-        version = yield from self.api_version()
+        version = self.version
+        if version is None:
+            version = yield from self.api_version()
+        key = _built_key(name, version, kwargs) if auth is None else None
+        built = None if key is None else _BUILT.get(key)
+        if built is not None:
+            # The same call at the same version: the same (immutable)
+            # request, whose bytes a kept connection also has ready.
+            return (yield from self._dispatch(built[0], built[1]))
         ep = endpoint(name, version)  # UnsupportedVersion when no variant covers it
         if ep.upgrade_protocol is not None:
             raise LocalProtocolError(
@@ -514,6 +541,16 @@ class Engine:
             if name.startswith("exec."):
                 return (yield from self._start_session(request, exec_id=ident))
             return (yield from self._start_session(request, container=ident))
+        if key is not None and request.kind is not ResponseKind.STREAM:
+            # Not container output: its request may carry a TTY setting
+            # looked up from the daemon (not in the key), which can change.
+            if len(_BUILT) >= _BUILT_MAX:
+                _BUILT.clear()
+            _BUILT[key] = (ep, request)
+        return (yield from self._dispatch(ep, request))
+
+    def _dispatch(self, ep: Endpoint, request: Request) -> Operation[Any]:
+        """Send a built request and give the caller what its kind promises."""
         if request.method == "HEAD" or request.kind in _WHOLE:
             head, holder = yield from self.fetch_whole(request)
             if request.method == "HEAD":
