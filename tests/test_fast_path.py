@@ -218,6 +218,36 @@ def test_parse_head_twins_agree(data):
     assert cython.parse_head(data) == TWINS["python"].parse_head(data)
 
 
+@pytest.mark.parametrize("head, length, close", [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999999999\r\n\r\n", 10**18 - 1, False),  # 18 digits
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 9999999999999999999\r\n\r\n", 10**19 - 1, False),  # 19: int()
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", 10**20 - 1, False),  # 20, h11's bound
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 007\r\n\r\n", 7, False),
+    (b"HTTP/1.1 200 OK\r\nCONNECTION: Close\r\nContent-Length: 0\r\n\r\n", 0, True),
+    (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", -1, True),
+    (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n", -1, False),
+    (b"HTTP/1.1 200 OK\r\nX-Close: close\r\n\r\n", -1, False),  # only Connection counts
+])
+def test_parse_head_length_and_close_on_both_twins(head, length, close):
+    results = []
+    for name in ("python", "cython"):
+        impl = TWINS[name] if TWINS[name] is not None else get_twin(name)
+        parsed = impl.parse_head(head)
+        assert parsed is not None and parsed[4] == length and parsed[6] is close
+        results.append(parsed)
+    assert results[0] == results[1]
+
+
+def test_parse_head_names_are_lower_case_whatever_their_length_or_case():
+    long_name = b"X-" + b"Ab" * 20  # past the compiled twin's 32-byte stack buffer
+    head = (b"HTTP/1.1 200 OK\r\nAPI-VERSION: 1.41\r\nDate: x\r\nDatE2: y\r\n" + long_name
+            + b": z\r\nContent-Length: 0\r\n\r\n")
+    for name in ("python", "cython"):
+        impl = TWINS[name] if TWINS[name] is not None else get_twin(name)
+        headers = impl.parse_head(head)[3]
+        assert [n for n, _ in headers] == [b"api-version", b"date", b"date2", long_name.lower(), b"content-length"]
+
+
 # -- requests --------------------------------------------------------------------
 
 @pytest.mark.parametrize("request_", [

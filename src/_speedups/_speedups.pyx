@@ -1076,20 +1076,39 @@ cdef bint _TOKEN_BYTE[256]
 for _i in range(256):
     _TOKEN_BYTE[_i] = _i in _py._TOKEN_CHARS  # the Python twin's set
 
+# The names a daemon sends in every answer, lower-cased once: a head made
+# of them allocates no name.
+cdef tuple _KNOWN_NAMES = (
+    b"api-version", b"content-type", b"docker-experimental", b"ostype", b"server", b"date",
+    b"content-length", b"transfer-encoding", b"connection", b"content-encoding", b"cache-control",
+)
+
+
+cdef inline bytes _known_name(const char* q, Py_ssize_t n):
+    """The interned form of the lower-cased name at ``q``, or None."""
+    cdef bytes known
+    for known in _KNOWN_NAMES:
+        if len(known) == n and memcmp(<const char*>known, q, n) == 0:
+            return known
+    return None
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def parse_head(bytes buf not None):
     """The compiled twin of ``_stream_py.parse_head``: the same result or None."""
     cdef const unsigned char* p = <const unsigned char*>buf
     cdef Py_ssize_t n = len(buf)
-    cdef Py_ssize_t i, end = -1, line_end, pos, colon, vs, ve, k
+    cdef Py_ssize_t i, end = -1, line_end, pos, colon, vs, ve, k, size
     cdef unsigned char c
     cdef int code
+    cdef uint64_t digits  # unsigned: wraps harmlessly past 18 digits, where it is not used
     cdef object length = -1
-    cdef bint chunked = False
+    cdef bint chunked = False, close = False
     cdef list headers = []
     cdef bytes lower, value
     cdef char* q
+    cdef char name[32]
     # One pass finds the blank line and checks every byte before it: no
     # NUL, VT or FF; CR only before LF, LF only after CR.
     i = 0
@@ -1136,29 +1155,47 @@ def parse_head(bytes buf not None):
         ve = line_end
         while ve > vs and (p[ve - 1] == 0x20 or p[ve - 1] == 0x09):
             ve -= 1
-        # The lower-cased name, written straight into a new bytes object.
-        lower = PyBytes_FromStringAndSize(NULL, colon - pos)
+        size = colon - pos
+        lower = None
+        if size <= 32:
+            # Lower-cased on the stack first: a known name is not allocated.
+            for k in range(size):
+                c = p[pos + k]
+                name[k] = <char>(c + 0x20 if 0x41 <= c <= 0x5A else c)
+            lower = _known_name(name, size)
+            if lower is None:
+                lower = PyBytes_FromStringAndSize(name, size)
+        else:
+            lower = PyBytes_FromStringAndSize(NULL, size)
+            q = <char*>lower
+            for k in range(size):
+                c = p[pos + k]
+                q[k] = <char>(c + 0x20 if 0x41 <= c <= 0x5A else c)
         q = <char*>lower
-        for k in range(colon - pos):
-            c = p[pos + k]
-            q[k] = <char>(c + 0x20 if 0x41 <= c <= 0x5A else c)
         value = PyBytes_FromStringAndSize(<const char*>p + vs, ve - vs)
-        if colon - pos == 14 and memcmp(q, b"content-length", 14) == 0:
+        if size == 14 and memcmp(q, b"content-length", 14) == 0:
             if length >= 0 or ve == vs or ve - vs > 20:
                 return None
+            digits = 0
             for k in range(vs, ve):
                 if not 0x30 <= p[k] <= 0x39:
                     return None
-            length = int(value)
-        elif colon - pos == 17 and memcmp(q, b"transfer-encoding", 17) == 0:
+                digits = digits * 10 + (p[k] - 0x30)
+            # 18 digits always fit a long long; longer ones (h11 takes 20)
+            # go through int().
+            length = digits if ve - vs <= 18 else int(value)
+        elif size == 17 and memcmp(q, b"transfer-encoding", 17) == 0:
             if chunked or ve - vs != 7 or memcmp(p + vs, b"chunked", 7) != 0:
                 return None
             chunked = True
+        elif size == 10 and memcmp(q, b"connection", 10) == 0:
+            if not close and b"close" in value.lower():
+                close = True
         PyList_Append(headers, (lower, value))
         pos = line_end + 2
     if length >= 0 and chunked:
         return None
-    return end + 4, code, reason, tuple(headers), length, chunked
+    return end + 4, code, reason, tuple(headers), length, chunked, close
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,10 @@ from ._progress import AsyncProgressStream
 from ._response import AsyncStreamingResponse, _close_soon, exc_items
 from ._session import AsyncSession
 
+
+# Read once: an enum member read from its class costs a metaclass call on 3.11.
+_SENDING_BODY = ConnectionState.SENDING_BODY
+
 __all__ = ["AsyncClient"]
 
 
@@ -224,7 +228,7 @@ class AsyncClient(AsyncAPI):
                 set_async_read_timeout(stream, engine.timeout)
                 reset_written(stream)
                 await stream.write(conn.send_request(request))
-                if conn.state is ConnectionState.SENDING_BODY:
+                if conn.state is _SENDING_BODY:
                     for chunk in request.body_chunks():
                         out = conn.send_body(chunk)
                         if out:

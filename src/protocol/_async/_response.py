@@ -272,7 +272,7 @@ class AsyncStreamingResponse(Generic[_I]):
             whole = whole_body(self.response, self._pending, limit)
             if whole is not None:
                 self._pending = []
-                return whole
+                return whole if type(whole) is bytearray else bytearray(whole)
         buf = bytearray()
         try:
             async for batch in self.read_batches():

@@ -65,7 +65,13 @@ class SocketStream:
     def _send(self, data: bytes | memoryview) -> None:
         # send() in a loop instead of sendall(): the count of bytes taken
         # tells the retry logic whether the daemon can have seen anything.
-        view = memoryview(data)
+        if not data:
+            return
+        n = self.sock.send(data)
+        self.written += n
+        if n == len(data):
+            return  # a small request goes out in one call: no view needed
+        view = memoryview(data)[n:]
         while view:
             n = self.sock.send(view)
             self.written += n

@@ -156,6 +156,13 @@ class _Members:
 
 S = _K = _Members  # type: ignore[assignment]
 
+# The fast path's event objects, made without their checking __init__ (its
+# values are already what __init__ would store): slots set by descriptor.
+_new = object.__new__
+_set_status, _set_headers, _set_reason, _set_http_version, _set_kind = (
+    Response.__dict__[name].__set__ for name in ("status_code", "headers", "reason", "http_version", "kind"))
+_set_data = Data.__dict__["data"].__set__
+
 # Events are immutable and compare by value: one of each end is enough.
 _END_KEEP = EndOfMessage(keep_alive=True)
 _END_CLOSE = EndOfMessage(keep_alive=False)
@@ -553,28 +560,26 @@ class Connection:
         parsed = self._parse_head(buf)
         if parsed is None:
             return False  # a split head, or one outside the subset: h11's
-        end, status, reason, headers, length, chunked = parsed
+        end, status, reason, headers, length, chunked, close = parsed
         req = self._request
         assert req is not None
-        no_body = status in (204, 304) or req.method == "HEAD"
-        stream = 200 <= status < 300 and not no_body and (
-            req.kind is _K.STREAM or req.kind is _K.JSON_STREAM)
+        no_body = status == 204 or status == 304 or req.method == "HEAD"
+        kind = req.kind
+        stream = 200 <= status < 300 and not no_body and (kind is _K.STREAM or kind is _K.JSON_STREAM)
         if length < 0 and not chunked and not no_body and not stream:
             return False  # a body read until close: h11's
         if end * 2 < self._max_head_size:
-            # _head, inline (the fast path's heads are small; see there).
-            head = Response.__new__(Response)
-            set_ = object.__setattr__
-            set_(head, "status_code", status)
-            set_(head, "headers", headers)
-            set_(head, "reason", reason)
-            set_(head, "http_version", b"1.1")
-            set_(head, "kind", req.kind if 200 <= status < 300 else _K.JSON)
+            # _head, inline (the fast path's heads are small; see there),
+            # its slots set through their descriptors (Response is frozen).
+            head = _new(Response)
+            _set_status(head, status)
+            _set_headers(head, headers)
+            _set_reason(head, reason)
+            _set_http_version(head, b"1.1")
+            _set_kind(head, kind if 200 <= status < 300 else _K.JSON)
             self._response = head
-            for name, value in headers:
-                if name == b"connection" and b"close" in value.lower():
-                    self._keep_alive = False
-                    break
+            if close:
+                self._keep_alive = False
         else:
             head = self._head(status, headers, reason, b"1.1", hijack=False, raw_size=end)
         events.append(head)
@@ -600,8 +605,11 @@ class Connection:
             # shape): within the announced length, so within the limit.
             if left:
                 self._body_seen = left
-                events.append(Data(rest[:left]))
-            self._finish(rest[left:], events)
+                data_ev = _new(Data)
+                _set_data(data_ev, rest[:left])
+                events.append(data_ev)
+                rest = rest[left:]
+            self._finish(rest, events)
             return True
         self._body_left = left
         self._state = S.RECEIVING_BODY
@@ -922,8 +930,11 @@ class Connection:
             events.extend(items)
             return
         for frame in items:  # a de-chunked plain body: Data, as h11 gives it
-            self._count_body(len(frame.data))
-            events.append(Data(frame.data))
+            data = frame.data
+            self._count_body(len(data))
+            ev = _new(Data)
+            _set_data(ev, data)  # bytes already: what Data() would store
+            events.append(ev)
 
     def _finish(self, leftover: bytes, events: list[ReceivedEvent]) -> None:
         """End the cycle: back to IDLE for keep-alive, else CLOSED."""

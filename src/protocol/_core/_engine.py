@@ -125,7 +125,12 @@ EXEC_WAIT_TIMEOUT = 30.0
 _LABELS_OUTPUT_FROM = APIVersion("1.42")
 
 #: Answers read whole before the caller gets them (the rest are streamed).
-_WHOLE = frozenset({ResponseKind.JSON, ResponseKind.EMPTY, ResponseKind.TEXT})
+# Members read once: on Python 3.11 ``ResponseKind.JSON`` goes through the
+# enum's metaclass at every use, and a set of members hashes them with a
+# Python function; a tuple compares by identity.
+_JSON, _EMPTY, _TEXT = ResponseKind.JSON, ResponseKind.EMPTY, ResponseKind.TEXT
+_STREAM, _HIJACK = ResponseKind.STREAM, ResponseKind.HIJACK
+_WHOLE = (_JSON, _EMPTY, _TEXT)
 
 #: call()'s built requests, by endpoint, version and arguments: the same
 #: call builds the same request, and a program that inspects or lists in a
@@ -181,7 +186,7 @@ class ReadBody(Step):
 
     response: Any
     limit: int | None = -1
-    into: list[bytearray] | None = None
+    into: list[bytes | bytearray] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +202,23 @@ class Fetch(Step):
     """
 
     request: Request
-    into: list[bytearray]
+    into: list[bytes | bytearray]
     limit: int | None = -1
+
+
+_set_fetch_request, _set_fetch_into, _set_fetch_limit = (
+    Fetch.__dict__[name].__set__ for name in ("request", "into", "limit"))
+
+
+def _fetch_step(request: Request, into: list[bytes | bytearray]) -> Fetch:
+    """``Fetch(request, into)``, made without the frozen dataclass's
+    ``__init__``, which calls ``object.__setattr__`` once per field and
+    costs about three times as much: one is made per small request."""
+    step = object.__new__(Fetch)
+    _set_fetch_request(step, request)
+    _set_fetch_into(step, into)
+    _set_fetch_limit(step, -1)
+    return step
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +326,7 @@ def _json_items(model: Callable[[Any], _T], request: Request | None, status: int
     return convert
 
 
-def _decode_body(holder: list[bytearray], request: Request) -> Any:
+def _decode_body(holder: list[bytes | bytearray], request: Request) -> Any:
     """The decoded JSON of a body held whole (None for an empty body).
 
     The buffer is taken out of ``holder`` (its only other reference),
@@ -409,7 +429,11 @@ class Engine:
     def note_response(self, response: Response) -> None:
         """Every answer's head passes here: its ``Api-Version`` is the
         newest version the server speaks."""
-        value = response.header(b"api-version")
+        for name, value in response.headers:  # names are lower-case: header(), inline
+            if name == b"api-version":
+                break
+        else:
+            return
         if value and value != self._server_api_raw:
             # Parsed only when it changes: every answer of a daemon carries
             # the same header, and parsing it was constant per-request work.
@@ -482,19 +506,19 @@ class Engine:
             raise error_from_response(resp.response, body, request)
         return resp
 
-    def fetch_whole(self, request: Request, *, versioned: bool = True) -> Operation[tuple[Response, list[bytearray]]]:
+    def fetch_whole(self, request: Request, *, versioned: bool = True) -> Operation[tuple[Response, list[bytes | bytearray]]]:
         """Send ``request`` (at the negotiated version) and read its whole
         answer: the head, and a one-item list holding the body (take it out
         with ``pop()`` so that it is held once).  An error answer raises its
         typed error, as :meth:`send` does."""
-        holder: list[bytearray] = []
+        holder: list[bytes | bytearray] = []
         if not self.fetch:
             resp = yield from self.send(request, versioned=versioned)
             yield ReadBody(resp, into=holder)
             return resp.response, holder
         if versioned and request.version is None:
             request = request.with_version((yield from self.api_version()))
-        head: Response = yield Fetch(request, holder)
+        head: Response = yield _fetch_step(request, holder)
         self.note_response(head)
         if head.status_code >= 300:
             raise error_from_response(head, bytes(holder.pop()), request)
@@ -536,12 +560,12 @@ class Engine:
         if ep.response in (ResponseKind.STREAM, ResponseKind.HIJACK) and kwargs.get("tty") is None:
             kwargs["tty"] = yield from self._output_tty(name, kwargs)
         request = build_request(name, version, **kwargs)
-        if request.kind is ResponseKind.HIJACK:
+        if request.kind is _HIJACK:
             ident = kwargs.get("id")
             if name.startswith("exec."):
                 return (yield from self._start_session(request, exec_id=ident))
             return (yield from self._start_session(request, container=ident))
-        if key is not None and request.kind is not ResponseKind.STREAM:
+        if key is not None and request.kind is not _STREAM:
             # Not container output: its request may carry a TTY setting
             # looked up from the daemon (not in the key), which can change.
             if len(_BUILT) >= _BUILT_MAX:
@@ -556,9 +580,9 @@ class Engine:
             if request.method == "HEAD":
                 # A HEAD answer is all headers (archive stat, ping): give the head.
                 return head
-            if request.kind is ResponseKind.JSON:
+            if request.kind is _JSON:
                 return _decode_body(holder, request)
-            if request.kind is ResponseKind.EMPTY:
+            if request.kind is _EMPTY:
                 return None
             text = bytes(holder.pop()).decode("utf-8", errors="replace")
             if ep.text_progress:

@@ -64,7 +64,7 @@ def timed_out(request: Request | None, timeout: float | None, what: str = "no da
     return ReadTimeout(f"{who}: {what} from the daemon within {timeout}s (read timeout)", request, timeout)
 
 
-def whole_body(head: Response, events: Sequence[object], limit: int | None) -> bytearray | None:
+def whole_body(head: Response, events: Sequence[object], limit: int | None) -> bytes | bytearray | None:
     """The body of an answer whose events, after the head, run to its end
     (:class:`EndOfMessage`): the usual shape of a small answer, which came
     in the read that brought the head.  None when they do not (the rest is
@@ -72,10 +72,14 @@ def whole_body(head: Response, events: Sequence[object], limit: int | None) -> b
     a read of the body would say it."""
     if not events or type(events[-1]) is not EndOfMessage:
         return None
-    body = bytearray()
-    for ev in events:
-        if type(ev) is Data:
-            body += ev.data
+    body: bytes | bytearray
+    if len(events) == 3 and type(events[1]) is Data:
+        body = events[1].data  # one piece: no copy
+    else:
+        body = bytearray()
+        for ev in events:
+            if type(ev) is Data:
+                body += ev.data
     if limit is not None and len(body) > limit:
         length = head.header(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:

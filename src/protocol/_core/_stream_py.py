@@ -127,8 +127,10 @@ _NAMES_MAX: Final = 256
 #: What :func:`parse_head` returns: the offset just past the head's blank
 #: line, the status code, the reason phrase, the headers (lower-cased names,
 #: values without surrounding spaces and tabs, in order), the Content-Length
-#: (-1 when absent) and whether the body is chunked.
-Head = tuple[int, int, bytes, tuple[tuple[bytes, bytes], ...], int, bool]
+#: (-1 when absent), whether the body is chunked, and whether a Connection
+#: header says ``close`` (anywhere in its value, any case: the connection is
+#: then not kept, which is never wrong).
+Head = tuple[int, int, bytes, tuple[tuple[bytes, bytes], ...], int, bool, bool]
 
 
 def parse_head(buf: bytes) -> Head | None:
@@ -171,6 +173,7 @@ def parse_head(buf: bytes) -> Head | None:
     names = _NAMES
     length = -1
     chunked = False
+    close = False
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if not colon:
@@ -193,10 +196,12 @@ def parse_head(buf: bytes) -> Head | None:
             if chunked or value != b"chunked":
                 return None
             chunked = True
+        elif lower == b"connection" and b"close" in value.lower():
+            close = True
         append((lower, value))
     if length >= 0 and chunked:
         return None
-    return end + 4, int(code), lines[0][13:], tuple(headers), length, chunked
+    return end + 4, int(code), lines[0][13:], tuple(headers), length, chunked, close
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,10 @@ from ._progress import ProgressStream
 from ._response import StreamingResponse, exc_items
 from ._session import Session
 
+
+# Read once: an enum member read from its class costs a metaclass call on 3.11.
+_SENDING_BODY = ConnectionState.SENDING_BODY
+
 __all__ = ["Client", "StreamingResponse", "Session", "ExecResult"]
 
 
@@ -228,7 +232,7 @@ class Client(API):
                 set_read_timeout(stream, engine.timeout)
                 reset_written(stream)
                 stream.write(conn.send_request(request))
-                if conn.state is ConnectionState.SENDING_BODY:
+                if conn.state is _SENDING_BODY:
                     for chunk in request.body_chunks():
                         out = conn.send_body(chunk)
                         if out:

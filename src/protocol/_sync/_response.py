@@ -232,7 +232,7 @@ class StreamingResponse(Generic[_I]):
             whole = whole_body(self.response, self._pending, limit)
             if whole is not None:
                 self._pending = []
-                return whole
+                return whole if type(whole) is bytearray else bytearray(whole)
         if limit is not None:
             length = self.response.header(b"content-length")
             if length is not None and length.isdigit() and int(length) > limit \
