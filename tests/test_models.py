@@ -165,3 +165,17 @@ def test_progress_message() -> None:
     assert ProgressMessage.from_json({"stream": "Step 1/2\n"}).stream == "Step 1/2\n"
     assert ProgressMessage.from_json({"aux": {"ID": "sha256:x"}}).aux == {"ID": "sha256:x"}
     assert ProgressMessage.from_json({"progressDetail": {}}).current is None
+
+
+def test_adopt_takes_a_decoded_dict_without_a_copy_and_the_constructor_copies() -> None:
+    import protocol
+
+    from protocol._core._models import adopt
+
+    raw = {"Id": "abc", "State": {"Running": True}}
+    adopted = adopt(protocol.ContainerInspect, raw)
+    built = protocol.ContainerInspect(raw)
+    assert adopted.raw is raw and built.raw is not raw  # a caller's dict may change later
+    assert adopted == built == raw and adopted.id == "abc"
+    with pytest.raises(TypeError, match="takes a JSON object"):
+        adopt(protocol.ContainerInspect, ["not", "an", "object"])  # through the constructor's check

@@ -79,6 +79,9 @@ from ._models import (
     ImageSummary,
     SystemInfo,
     VersionInfo,
+    _M,
+    _set_raw,
+    adopt,
 )
 from ._names import EndpointName
 from ._negotiation import (
@@ -314,11 +317,18 @@ def _check_name(what: str, image: Any, tag: Any) -> None:
         raise TypeError(f"{what}() tag must be a str or None, not {type(tag).__name__}")
 
 
-def _json_items(model: Callable[[Any], _T], request: Request | None, status: int) -> Callable[[Any], _T]:
+def _json_items(model: type[_M], request: Request | None, status: int) -> Callable[[Any], _M]:
     """Wrap each decoded message of a JSON stream in ``model``; an in-band
     error raises its typed exception (the items before it were handed out)."""
+    new, set_raw = object.__new__, _set_raw
 
-    def convert(item: Any) -> _T:
+    def convert(item: Any) -> _M:
+        # Called once per message: adopt(), inline (the decoder's dict is
+        # handed to no one else, so the view takes it without a copy).
+        if type(item) is dict:
+            view: _M = new(model)
+            set_raw(view, item)
+            return view
         if isinstance(item, StreamError):
             raise error_from_stream(item, request, status)
         return model(item)
@@ -657,10 +667,10 @@ class Engine:
         return bytes(holder.pop()).decode("utf-8", errors="replace")
 
     def version_info(self) -> Operation[VersionInfo]:
-        return VersionInfo((yield from self.call("system.version")))
+        return adopt(VersionInfo, (yield from self.call("system.version")))
 
     def info(self) -> Operation[SystemInfo]:
-        return SystemInfo((yield from self.call("system.info")))
+        return adopt(SystemInfo, (yield from self.call("system.info")))
 
     def events(self, *, since: int | str | None = None, until: int | str | None = None,
                filters: Mapping[str, Any] | None = None) -> Operation[Any]:
@@ -672,10 +682,10 @@ class Engine:
     def containers(self, all: bool = False, limit: int | None = None,
                    filters: Mapping[str, Any] | None = None) -> Operation[list[ContainerSummary]]:
         found = yield from self.call("containers.list", all=all, limit=limit, filters=filters)
-        return [ContainerSummary(c) for c in found]
+        return [adopt(ContainerSummary, c) for c in found]
 
     def inspect_container(self, container: str) -> Operation[ContainerInspect]:
-        return ContainerInspect((yield from self.call("containers.inspect", id=container)))
+        return adopt(ContainerInspect, (yield from self.call("containers.inspect", id=container)))
 
     def create_container(self, image: str, command: list[str] | str | None = None, *,
                          name: str | None = None, **config: Any) -> Operation[ContainerCreated]:
@@ -785,7 +795,7 @@ class Engine:
         yield from self.call("exec.start", id=exec_id, json={"Detach": True, "Tty": tty}, tty=tty)
 
     def inspect_exec(self, exec_id: str) -> Operation[ExecInspect]:
-        return ExecInspect((yield from self.call("exec.inspect", id=exec_id)))
+        return adopt(ExecInspect, (yield from self.call("exec.inspect", id=exec_id)))
 
     def exec_stream(self, container: str, command: list[str] | str, *, stdin: bool = False,
                     tty: bool = False, **options: Any) -> Operation[Any]:
@@ -869,10 +879,10 @@ class Engine:
     # -- images and progress ------------------------------------------------
 
     def images(self, all: bool = False, filters: Mapping[str, Any] | None = None) -> Operation[list[ImageSummary]]:
-        return [ImageSummary(i) for i in (yield from self.call("images.list", all=all, filters=filters))]
+        return [adopt(ImageSummary, i) for i in (yield from self.call("images.list", all=all, filters=filters))]
 
     def inspect_image(self, image: str) -> Operation[ImageInspect]:
-        return ImageInspect((yield from self.call("images.inspect", name=image)))
+        return adopt(ImageInspect, (yield from self.call("images.inspect", name=image)))
 
     def progress(self, name: EndpointName, /, **kwargs: Any) -> Operation[Any]:
         """A progress endpoint's answer as the driver's progress stream."""

@@ -126,6 +126,19 @@ class _Model:
 _set_raw = _Model.raw.__set__  # type: ignore[misc, attr-defined]
 
 
+def adopt(model: type[_M], raw: Any) -> _M:
+    """A view of a JSON object this library has just decoded and hands to
+    no one else (a stream's message, an answer's body): it becomes the
+    view's ``raw`` without the copy the public constructor makes to keep a
+    caller's dict from changing under the view.  Anything but a plain dict
+    goes through the constructor (and its TypeError)."""
+    if type(raw) is not dict:
+        return model(raw)
+    view = object.__new__(model)
+    _set_raw(view, raw)
+    return view
+
+
 class VersionInfo(_Model):
     """``GET /version``."""
 
