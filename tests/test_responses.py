@@ -1,5 +1,8 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import protocol
 from protocol import (
     APIError,
     APIVersion,
@@ -82,3 +85,51 @@ def test_bare_404_on_versioned_path_is_version_error():
 def test_bare_404_unversioned_is_not_found():
     exc = error_from_response(head(404, None), b"", Request("GET", "/nothing"))
     assert type(exc) is NotFound
+
+
+# -- decode_json: the C scanner called directly, json.loads's answers -----------
+
+_JSON_CASES = [
+    '{"Id": "a"}', '{"Id": "a"}\n', '  {"a": 1}', '{"a": 1} \t\r\n', "[1, 2]", '"text"', "3", "null",
+    "", " ", "\ufeff{}", '{"a": 1} x', '{"a": 1}{}', '{"a": 1}\u2028', '{"a": 1}\x0b', "{", "nul",
+    '{"a": NaN}', '{"a": "\\ud800"}', "[" * 50 + "]" * 50, '{"a": 1, "a": 2}',
+]
+
+
+@pytest.mark.parametrize("text", _JSON_CASES)
+def test_decode_json_gives_what_json_loads_gives(text):
+    import json
+
+    from protocol import Request
+    from protocol._core._responses import decode_json
+
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(protocol.RemoteProtocolError, match=r"the answer to GET /x is not JSON"):
+            decode_json(text, Request("GET", "/x"))
+        with pytest.raises(protocol.RemoteProtocolError, match=r"the body is not JSON"):
+            decode_json(text.encode("utf-8", "surrogatepass"), "the body")
+        return
+    got = decode_json(text, Request("GET", "/x"))
+    assert got == expected and type(got) is type(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=20),
+    before=st.sampled_from(["", " ", "\n"]), after=st.sampled_from(["", "\n", " \r\n", " x", "\u00a0"]))
+def test_decode_json_agrees_with_json_loads_on_generated_documents(value, before, after):
+    import json
+
+    from protocol._core._responses import decode_json
+
+    text = before + json.dumps(value) + after
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(protocol.RemoteProtocolError):
+            decode_json(text, "it")
+        return
+    assert decode_json(text, "it") == expected

@@ -343,16 +343,16 @@ def _decode_body(holder: list[bytes | bytearray], request: Request) -> Any:
     decoded to text and dropped before parsing: the peak is the text plus
     the result, not three copies of the body.
     """
-    what = f"the answer to {request.method} {request.path}"
     buf = holder.pop()
     if not buf or buf.isspace():  # no strip(): that would copy the body
         return None
     try:
         text = buf.decode("utf-8")
     except UnicodeDecodeError:
-        raise RemoteProtocolError(f"{what} is not UTF-8: {bytes(buf[:200])!r}") from None
+        raise RemoteProtocolError(
+            f"the answer to {request.method} {request.path} is not UTF-8: {bytes(buf[:200])!r}") from None
     del buf
-    return decode_json(text, what)
+    return decode_json(text, request)
 
 
 def terminal_size(size: Any, height: int | None, width: int | None) -> tuple[int, int]:

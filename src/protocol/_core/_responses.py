@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ._errors import (
@@ -44,20 +45,37 @@ __all__ = [
 ]
 
 
-def decode_json(body: bytes | bytearray | str, what: str) -> Any:
+#: The stdlib's C scanner, called directly (as the stream layer does): a
+#: whole answer is one value, and json.loads's Python layers around the
+#: scanner (BOM and whitespace checks by regex) cost as much as parsing a
+#: small answer.  Anything the direct call does not take as a plain value
+#: followed by JSON whitespace goes to json.loads, for its value or its error.
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def decode_json(body: bytes | bytearray | str, what: str | Request) -> Any:
     """Decode JSON the daemon sent; any failure is a RemoteProtocolError.
 
     Peer-controlled input can fail in more ways than ValueError: invalid
     UTF-8 (UnicodeDecodeError), nesting deep enough to exhaust the
     interpreter's recursion limit (RecursionError).  None may escape as a
-    builtin error.  ``what`` names the body in the message.
+    builtin error.  ``what`` names the body in the message (a request: the
+    answer to it, named only when it fails).
     """
     try:
         text = body if isinstance(body, str) else body.decode("utf-8")
-        return json.loads(text)
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:  # leading whitespace, a BOM, or no value
+            return json.loads(text)
+        if end == len(text) or not text[end:].strip(" \t\n\r"):  # json.loads's whitespace
+            return value
+        return json.loads(text)  # its "Extra data" error
     except (ValueError, RecursionError) as exc:
         snippet = bytes(body[:200]) if not isinstance(body, str) else body[:200]
         reason = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        if not isinstance(what, str):
+            what = f"the answer to {what.method} {what.path}"
         raise RemoteProtocolError(f"{what} is {reason}: {snippet!r}") from None
 
 # Registry refusals keep their meaning whatever status carries them: pull
