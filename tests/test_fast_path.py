@@ -302,3 +302,41 @@ def test_a_dockerd_answer_takes_the_fast_path(twin):
     events = conn.receive_data((RECORDED / "ping_get.http").read_bytes())
     assert conn._h11 is None and conn.reusable
     assert [type(e).__name__ for e in events] == ["Response", "Data", "EndOfMessage"]
+
+
+def _cycle(conn, request, answer):
+    events = [("sent", conn.send_request(request))]
+    events.append(_plain(conn.receive_data(answer)))
+    return events, conn.state, conn.reusable
+
+
+def test_a_repeated_head_gives_the_same_events_as_a_new_one(twin):
+    # The fast path remembers the last head it parsed; the answers below
+    # repeat it, change one byte of it, extend it and end the connection.
+    ping = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
+    other = ping.replace(b"1.41", b"1.42")
+    longer = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\nX: 1\r\n\r\nOK"
+    closing = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK"
+    fast_conn, ref_conn = fast(twin), reference(twin)
+    for answer in (ping, ping, other, ping, longer, ping, ping[:-2] + b"NO", closing):
+        got, want = _cycle(fast_conn, PING, answer), _cycle(ref_conn, PING, answer)
+        assert got == want, answer
+    assert fast_conn.state is ConnectionState.CLOSED
+
+
+def test_a_repeated_head_keeps_its_framing_errors(twin):
+    # The remembered head's Content-Length still frames the next body.
+    ping = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+    conn, ref = fast(twin), reference(twin)
+    assert _cycle(conn, PING, ping) == _cycle(ref, PING, ping)
+    assert outcome(conn, PING, [ping + b"junk"]) == outcome(ref, PING, [ping + b"junk"])
+
+
+def test_only_small_heads_are_remembered(twin):
+    big = b"HTTP/1.1 200 OK\r\nX: " + b"a" * 2000 + b"\r\nContent-Length: 0\r\n\r\n"
+    small = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    conn = fast(twin)
+    _cycle(conn, PING, big)
+    assert conn._last_head == b""
+    _cycle(conn, PING, small)
+    assert conn._last_head == small

@@ -230,6 +230,10 @@ class Connection:
         self._body_left = 0
         self._fast_for: Request | None = None
         self._fast_bytes: bytes | None = None
+        # The last head the fast path parsed (its bytes up to and including
+        # the blank line) and parse_head's result for it.
+        self._last_head = b""
+        self._last_parsed: Any = None
         # Default headers the fast path may send: valid, and none that
         # changes framing (else every request of this connection uses h11).
         try:
@@ -557,9 +561,20 @@ class Connection:
         if not self._fast:
             return False
         buf = bytes(data)
-        parsed = self._parse_head(buf)
-        if parsed is None:
-            return False  # a split head, or one outside the subset: h11's
+        last = self._last_head
+        if last and buf.startswith(last):
+            # The same head as this connection's last answer, byte for byte:
+            # a daemon's heads differ only in Date, which changes once a
+            # second, so a kept connection mostly sees repeats.  parse_head
+            # reads nothing past the blank line, hence the same result (its
+            # tuples are immutable and shared by the two Response events).
+            parsed = self._last_parsed
+        else:
+            parsed = self._parse_head(buf)
+            if parsed is None:
+                return False  # a split head, or one outside the subset: h11's
+            if parsed[0] <= _KEEP_HEAD:
+                self._last_head, self._last_parsed = buf[:parsed[0]], parsed
         end, status, reason, headers, length, chunked, close = parsed
         req = self._request
         assert req is not None
@@ -951,6 +966,10 @@ class Connection:
         self._h11 = None
         events.append(_END_KEEP if keep else _END_CLOSE)
 
+
+#: The largest head the fast path remembers for the next answer (a daemon's
+#: are a few hundred bytes; a peer's larger ones are not held).
+_KEEP_HEAD = 1024
 
 #: The largest request body a kept connection may go on holding (small
 #: JSON bodies: container create, exec create).
