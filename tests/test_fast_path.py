@@ -340,3 +340,15 @@ def test_only_small_heads_are_remembered(twin):
     assert conn._last_head == b""
     _cycle(conn, PING, small)
     assert conn._last_head == small
+
+
+def test_a_repeated_head_is_the_same_event_only_for_the_same_kind(twin):
+    answer = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\n{}"
+    conn, ref = fast(twin), reference(twin)
+    heads = []
+    for request_ in (INSPECT, INSPECT, PING, INSPECT):
+        assert _cycle(conn, request_, answer) == _cycle(ref, request_, answer)
+        heads.append(conn.response)
+    assert heads[0] is heads[1]  # made once, handed out again
+    assert heads[2].kind is ResponseKind.TEXT and heads[3].kind is ResponseKind.JSON
+    assert heads[3] == heads[0]

@@ -234,6 +234,7 @@ class Connection:
         # the blank line) and parse_head's result for it.
         self._last_head = b""
         self._last_parsed: Any = None
+        self._last_response: Response | None = None  # the event made for it
         # Default headers the fast path may send: valid, and none that
         # changes framing (else every request of this connection uses h11).
         try:
@@ -569,12 +570,14 @@ class Connection:
             # reads nothing past the blank line, hence the same result (its
             # tuples are immutable and shared by the two Response events).
             parsed = self._last_parsed
+            head = self._last_response
         else:
             parsed = self._parse_head(buf)
             if parsed is None:
                 return False  # a split head, or one outside the subset: h11's
             if parsed[0] <= _KEEP_HEAD:
                 self._last_head, self._last_parsed = buf[:parsed[0]], parsed
+            head = self._last_response = None
         end, status, reason, headers, length, chunked, close = parsed
         req = self._request
         assert req is not None
@@ -586,12 +589,18 @@ class Connection:
         if end * 2 < self._max_head_size:
             # _head, inline (the fast path's heads are small; see there),
             # its slots set through their descriptors (Response is frozen).
-            head = _new(Response)
-            _set_status(head, status)
-            _set_headers(head, headers)
-            _set_reason(head, reason)
-            _set_http_version(head, b"1.1")
-            _set_kind(head, kind if 200 <= status < 300 else _K.JSON)
+            # A repeated head for a request of the same kind is the same
+            # (immutable) event: the last one is handed out again.
+            head_kind = kind if 200 <= status < 300 else _K.JSON
+            if head is None or head.kind is not head_kind:
+                head = _new(Response)
+                _set_status(head, status)
+                _set_headers(head, headers)
+                _set_reason(head, reason)
+                _set_http_version(head, b"1.1")
+                _set_kind(head, head_kind)
+                if self._last_parsed is parsed:
+                    self._last_response = head
             self._response = head
             if close:
                 self._keep_alive = False
