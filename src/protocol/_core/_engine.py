@@ -410,6 +410,7 @@ class Engine:
         # pinned version is not what the output labels follow.
         self.server_api: APIVersion | None = None
         self._server_api_raw = b""  # the header server_api was parsed from
+        self._last_noted: Response | None = None  # the last head note_response read
         self.headers = tuple(headers)
         self.timeout = timeout  # the client's read timeout: bounds the exec wait by default
         self.stream_impl = stream_impl
@@ -439,6 +440,9 @@ class Engine:
     def note_response(self, response: Response) -> None:
         """Every answer's head passes here: its ``Api-Version`` is the
         newest version the server speaks."""
+        if response is self._last_noted:
+            return  # the connection's repeated head: the same event (see the fast path)
+        self._last_noted = response
         for name, value in response.headers:  # names are lower-case: header(), inline
             if name == b"api-version":
                 break
