@@ -352,3 +352,29 @@ def test_a_repeated_head_is_the_same_event_only_for_the_same_kind(twin):
     assert heads[0] is heads[1]  # made once, handed out again
     assert heads[2].kind is ResponseKind.TEXT and heads[3].kind is ResponseKind.JSON
     assert heads[3] == heads[0]
+
+
+_CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize("body", [
+    b"d\r\n{\"Id\": \"abc\"}\r\n0\r\n\r\n",  # one chunk: dockerd's small answers
+    b"3\r\n{\"a\r\nC\r\n\": [1, 2, 3]\r\n1\r\n}\r\n0\r\n\r\n",  # several, upper-case hex
+    b"0\r\n\r\n",  # empty
+    b"000d\r\n{\"Id\": \"abc\"}\r\n00\r\n\r\n",  # leading zeros
+    b"0000000000000002\r\n{}\r\n0\r\n\r\n",  # 16 digits: the bound
+    b"00000000000000002\r\n{}\r\n0\r\n\r\n",  # 17: refused by the stream layer
+    b"2;ext=1\r\n{}\r\n0\r\n\r\n",  # an extension: the stream layer's
+    b"2 \r\n{}\r\n0\r\n\r\n",
+    b"2\r\n{}\r\n0\r\nX-Trailer: 1\r\n\r\n",  # a trailer
+    b"2\r\n{}\r\n0\r\n\r\nextra",  # bytes after the answer
+    b"2\r\n{}x\r\n0\r\n\r\n",  # chunk longer than its size
+    b"2\r\n{}\r\n0\r\n",  # the end not here yet
+    b"+2\r\n{}\r\n0\r\n\r\n", b"0x2\r\n{}\r\n0\r\n\r\n", b"2_\r\n{}\r\n0\r\n\r\n",  # int() would take these
+    b"\r\n{}\r\n0\r\n\r\n",
+])
+@pytest.mark.parametrize("max_body_size", [None, 2])
+def test_chunked_answers_whole_with_their_head_at_every_split(twin, body, max_body_size):
+    options = {} if max_body_size is None else {"max_body_size": max_body_size}
+    same_everywhere(twin, INSPECT, _CHUNKED_HEAD + body, **options)
+
