@@ -470,3 +470,15 @@ def test_container_output_requests_are_built_each_time(drive, monkeypatch):
     second = d.run(d.engine.logs("c1"))
     assert seen[1] is not seen[3] and (seen[1].tty, seen[3].tty) == (False, True)
     assert [f.data for f in second.items if hasattr(f, "stream")] == [b"x\n"]
+
+
+def test_a_call_with_a_long_argument_is_not_kept(drive, monkeypatch):
+    from protocol._core import _engine
+
+    long_name = "x" * 3000
+    d = drive([answer(200, {"Id": long_name})] * 2, version="1.41")
+    seen = _requests_sent(d, monkeypatch)
+    for _ in range(2):
+        d.run(d.engine.inspect_container(long_name))
+    assert seen[0] is not seen[1] and seen[0].target == seen[1].target
+    assert not any(len(r.target) > _engine._BUILT_TARGET_MAX for _, r in _engine._BUILT.values())

@@ -140,6 +140,7 @@ _WHOLE = (_JSON, _EMPTY, _TEXT)
 #: loop would build it again each time.  Bounded: cleared when full.
 _BUILT: dict[tuple[Any, ...], tuple[Endpoint, Request]] = {}
 _BUILT_MAX = 1024
+_BUILT_TARGET_MAX = 2048  # characters of a kept request's target
 #: Argument types whose equal values build equal requests.  The key also
 #: holds each value's type: True == 1, but they are encoded differently.
 _PLAIN = frozenset({str, int, bool, type(None)})
@@ -579,9 +580,10 @@ class Engine:
             if name.startswith("exec."):
                 return (yield from self._start_session(request, exec_id=ident))
             return (yield from self._start_session(request, container=ident))
-        if key is not None and request.kind is not _STREAM:
+        if key is not None and request.kind is not _STREAM and len(request.target) <= _BUILT_TARGET_MAX:
             # Not container output: its request may carry a TTY setting
             # looked up from the daemon (not in the key), which can change.
+            # Nor a long target: what the cache holds stays small.
             if len(_BUILT) >= _BUILT_MAX:
                 _BUILT.clear()
             _BUILT[key] = (ep, request)
