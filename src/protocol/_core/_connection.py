@@ -612,7 +612,7 @@ class Connection:
             self._to_stream_mode(rest, events)
             return True
         # _limit_for and _check_length, inline: the length is known here.
-        limit = None if 200 <= status < 300 and req.kind is _K.BINARY else self._max_body_size
+        limit = None if 200 <= status < 300 and kind is _K.BINARY else self._max_body_size
         self._body_limit = limit
         if limit is not None and length > limit and not no_body:
             raise MessageTooLarge(

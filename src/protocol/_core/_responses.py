@@ -13,7 +13,6 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from ._errors import (
@@ -33,6 +32,7 @@ from ._errors import (
 )
 from ._events import Response, StreamError
 from ._request import Request
+from ._stream_py import _scan_once
 from ._version import APIVersion
 
 __all__ = [
@@ -45,14 +45,11 @@ __all__ = [
 ]
 
 
-#: The stdlib's C scanner, called directly (as the stream layer does): a
-#: whole answer is one value, and json.loads's Python layers around the
-#: scanner (BOM and whitespace checks by regex) cost as much as parsing a
-#: small answer.  Anything the direct call does not take as a plain value
-#: followed by JSON whitespace goes to json.loads, for its value or its error.
-_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
+# A whole answer is one value: the stdlib's C scanner is called directly, as
+# the stream layer does (its _scan_once), since json.loads's Python layers
+# around it (BOM and whitespace checks by regex) cost as much as parsing a
+# small answer.  Anything the direct call does not take as a plain value
+# followed by JSON whitespace goes to json.loads, for its value or its error.
 def decode_json(body: bytes | bytearray | str, what: str | Request) -> Any:
     """Decode JSON the daemon sent; any failure is a RemoteProtocolError.
 
