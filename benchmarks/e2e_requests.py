@@ -48,6 +48,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calibration  # noqa: E402
 
 import protocol  # noqa: E402
+from protocol._core import _fastjson  # noqa: E402  (orjson on or off, for the stdlib rows)
 
 REPO = Path(__file__).resolve().parent.parent
 CID = "0123456789ab" * 5 + "0123"
@@ -241,6 +242,18 @@ def raw_events(path: str, target: str) -> int:
     return n
 
 
+def stdlib_json(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` with orjson switched off (the ``fastjson`` extra): JSON decoded
+    by the stdlib, as without the extra."""
+    def run() -> Any:
+        saved, _fastjson.loads = _fastjson.loads, None
+        try:
+            return fn()
+        finally:
+            _fastjson.loads = saved
+    return run
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -279,6 +292,9 @@ def small_requests_table(where: str, path: str, host: str, cid: str, calls: int,
             f"protocol AsyncClient.{'inspect_container' if name == 'inspect' else name}()":
                 lambda f=theirs[name]: loop.run_until_complete(sequential(f)),
         }
+        if name == "inspect" and _fastjson.available():
+            rows["protocol Client.inspect_container(), stdlib JSON"] = stdlib_json(
+                lambda f=ours[name]: [f() for _ in range(calls)])
         if name == "ping":
             # Where Client.ping()'s time goes, in two cumulative layers below
             # it: the transport alone (the pool's clean-idle poll, write,
@@ -321,6 +337,8 @@ def events_table(path: str, host: str, count: int, repeat: int, docker_py: bool)
         "protocol Client.events()": ours,
         "protocol AsyncClient.events()": lambda: asyncio.run(ours_async()),
     }
+    if _fastjson.available():
+        rows["protocol Client.events(), stdlib JSON"] = stdlib_json(ours)
     if docker_py:
         import docker
 
@@ -366,7 +384,9 @@ def main() -> None:
     docker_py = not args.no_docker_py and importlib.util.find_spec("docker") is not None
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, protocol {protocol.IMPLEMENTATION} twin; "
           f"{repeat} interleaved rounds, medians; ratios are of times measured in this run"
-          + ("" if docker_py else "; docker-py not installed (pip install .[bench])"))
+          + ("" if docker_py else "; docker-py not installed (pip install .[bench])")
+          + ("; whole JSON answers and JSON streams decoded with orjson (the fastjson extra; "
+             "'stdlib JSON' rows without it)" if _fastjson.available() else "; orjson not installed: stdlib JSON"))
     with tempfile.TemporaryDirectory() as tmp:
         inspect = Path(tmp) / "inspect.json"
         inspect.write_bytes(json.dumps({"Id": CID, "Name": "/bench", "State": {"Status": "exited"},

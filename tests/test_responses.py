@@ -96,8 +96,21 @@ _JSON_CASES = [
 ]
 
 
+@pytest.fixture(params=["orjson", "stdlib"])
+def json_impl(request, monkeypatch):
+    """Whole answers decoded with orjson (when installed) and without it."""
+    from protocol._core import _fastjson
+
+    if request.param == "orjson":
+        orjson = pytest.importorskip("orjson")
+        monkeypatch.setattr(_fastjson, "loads", orjson.loads)
+    else:
+        monkeypatch.setattr(_fastjson, "loads", None)
+    return request.param
+
+
 @pytest.mark.parametrize("text", _JSON_CASES)
-def test_decode_json_gives_what_json_loads_gives(text):
+def test_decode_json_gives_what_json_loads_gives(text, json_impl):
     import json
 
     from protocol import Request
@@ -113,6 +126,9 @@ def test_decode_json_gives_what_json_loads_gives(text):
         return
     got = decode_json(text, Request("GET", "/x"))
     assert got == expected and type(got) is type(expected)
+    raw = text.encode("utf-8", "surrogatepass")
+    got = decode_json(raw, Request("GET", "/x"))
+    assert got == expected and type(got) is type(expected)
 
 
 @settings(max_examples=300, deadline=None)
@@ -123,13 +139,80 @@ def test_decode_json_gives_what_json_loads_gives(text):
 def test_decode_json_agrees_with_json_loads_on_generated_documents(value, before, after):
     import json
 
+    from protocol._core import _fastjson
     from protocol._core._responses import decode_json
 
     text = before + json.dumps(value) + after
+    raw = text.encode("utf-8", "surrogatepass")
     try:
         expected = json.loads(text)
     except ValueError:
         with pytest.raises(protocol.RemoteProtocolError):
             decode_json(text, "it")
+        with pytest.raises(protocol.RemoteProtocolError):
+            decode_json(raw, "it")
         return
     assert decode_json(text, "it") == expected
+    # Bytes, as answers come: orjson first when it is installed (its values
+    # must be the stdlib's, big integers included), then without it.
+    got = decode_json(raw, "it")
+    assert got == expected and json.dumps(got) == json.dumps(expected)
+    saved, _fastjson.loads = _fastjson.loads, None
+    try:
+        assert decode_json(raw, "it") == expected
+    finally:
+        _fastjson.loads = saved
+
+
+# Integers outside 64 bits: orjson gives a float for them, so a body with a
+# run of 20 digits, or a minus sign and 19, anywhere is decoded by the stdlib.
+_BIG_INTS = [
+    b'{"Size": 18446744073709551616}', b'{"Size": -9223372036854775809}', b"[123456789012345678901234567890]",
+    b'{"a": 1, "b": [0, -18446744073709551615]}', b'{"Id": "12345678901234567890"}', b'{"a": "x-1234567890123456789"}',
+]
+
+
+@pytest.mark.parametrize("body", _BIG_INTS)
+def test_decode_json_keeps_integers_outside_64_bits_exact(body, json_impl):
+    import json
+
+    from protocol._core import _fastjson
+    from protocol._core._responses import decode_json
+
+    got = decode_json(body, "it")
+    assert got == json.loads(body) and json.dumps(got) == json.dumps(json.loads(body))
+    assert _fastjson.fast_loads(body) is _fastjson.MISS
+
+
+def test_fast_loads_takes_plain_documents_and_leaves_the_rest_to_the_stdlib(json_impl):
+    from protocol._core import _fastjson
+
+    # Within orjson's range and its guard: 19 digits (timeNano, and the
+    # largest such number), a minus sign and 18.
+    plain = b'{"Id": "abc", "Size": 9999999999999999999, "Neg": -999999999999999999, "F": 1.5e300, "T": 1764680000123456789}'
+    got = _fastjson.fast_loads(plain)
+    if json_impl == "stdlib":
+        assert got is _fastjson.MISS and not _fastjson.available()
+        return
+    assert _fastjson.available()
+    assert got == {"Id": "abc", "Size": 9999999999999999999, "Neg": -999999999999999999, "F": 1.5e300,
+                   "T": 1764680000123456789}
+    assert all(type(got[k]) is int for k in ("Size", "Neg", "T"))
+    assert _fastjson.fast_loads(bytearray(plain)) == got
+    # orjson's working memory is 13-16x the document: large ones keep the stdlib's peak.
+    edge = b'{"s":"' + b"x" * (_fastjson.MAX_SIZE - 8) + b'"}'
+    assert len(edge) == _fastjson.MAX_SIZE and _fastjson.fast_loads(edge) == {"s": "x" * (_fastjson.MAX_SIZE - 8)}
+    assert _fastjson.fast_loads(b" " + edge) is _fastjson.MISS
+    # What orjson refuses (json.loads may accept it, or give its own error).
+    for body in (b'{"a": NaN}', b'"\\ud800"', b"\xef\xbb\xbf{}", b"1e400", b'{"a": 1} x', b"\xff", b"[" * 2000):
+        assert _fastjson.fast_loads(body) is _fastjson.MISS
+
+
+@pytest.mark.parametrize("value", [2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**19, -(10**19), 10**20, 2**63])
+def test_decode_json_integers_at_the_edges_of_64_bits(value, json_impl):
+    from protocol._core._responses import decode_json
+
+    for body in (str(value).encode(), b'{"n": %d, "s": "-"}' % value, b"[%d]" % value):
+        got = decode_json(body, "it")
+        got = got if isinstance(got, int) else (got["n"] if isinstance(got, dict) else got[0])
+        assert type(got) is int and got == value

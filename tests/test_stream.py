@@ -774,3 +774,31 @@ def test_switch_honours_no_extensions():
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["python", "protocol._core._events"]
+
+
+# Messages orjson decodes (when installed) and messages it must leave to the
+# stdlib: integers outside 64 bits, NaN, surrogates; a 19-digit timeNano is
+# within its range.
+_JSON_EDGES = [
+    b'{"time":1764680000,"timeNano":1764680000123456789}',
+    b'{"n":18446744073709551615,"m":-9223372036854775808}',
+    b'{"n":18446744073709551616}', b'{"m":-9223372036854775809}', b"[123456789012345678901234567890]",
+    b'{"a":NaN,"b":Infinity}', b'{"s":"\\ud800"}', '{"s":"\ud800"}'.encode("utf-8", "surrogatepass"),
+    b'{"f":1.5e300,"g":1e400}', b'{"id":"x-12345678901234567890"}',
+]
+
+
+@pytest.mark.parametrize("orjson_on", [True, False], ids=["orjson", "stdlib"])
+def test_json_values_are_json_loads_values_with_or_without_orjson(twin, orjson_on, monkeypatch):
+    from protocol._core import _fastjson
+
+    if orjson_on:
+        monkeypatch.setattr(_fastjson, "loads", pytest.importorskip("orjson").loads)
+    else:
+        monkeypatch.setattr(_fastjson, "loads", None)
+    data = b"\n".join(_JSON_EDGES) + b"\n"
+    expected = [json.dumps(json.loads(m.decode("utf-8", "surrogatepass"))) for m in _JSON_EDGES]
+    for pieces in ([data], [data[i:i + 5] for i in range(0, len(data), 5)]):
+        d = twin.JSONStreamDecoder()
+        got = feed_all(d, pieces)
+        assert [json.dumps(value) for _, value in got] == expected

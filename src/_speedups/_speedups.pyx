@@ -41,6 +41,7 @@ cdef extern from *:
 from protocol._core._errors import LocalProtocolError, RemoteProtocolError
 from protocol._core._events import Stream, StreamError
 from protocol._core import _stream_py as _py
+from protocol._core import _fastjson
 
 __all__ = [
     "MultiplexedStreamDecoder",
@@ -78,6 +79,27 @@ cdef object _json_error = _py._json_error
 cdef object _truncated = _py._truncated
 cdef object _broken = _py._broken
 cdef object _INTERRUPTED = _py._INTERRUPTED
+
+
+cdef Py_ssize_t _ORJSON_MAX_SIZE = _fastjson.MAX_SIZE
+
+
+cdef inline bint _wide_int(const char* p, Py_ssize_t m) noexcept:
+    """protocol._core._fastjson's byte scan, in place: a run of 20 digits, or
+    a minus sign and 19, anywhere (an integer orjson would give as a float)."""
+    cdef Py_ssize_t i, run = 0
+    cdef bint negative = False
+    cdef char c
+    for i in range(m):
+        c = p[i]
+        if 48 <= c <= 57:
+            run += 1
+            if run >= 20 or (negative and run >= 19):
+                return True
+        else:
+            run = 0
+            negative = c == 45
+    return False
 cdef object _check_limit = _py._check_limit
 cdef object _systemerr = _py._systemerr
 cdef object _write_all = _py._write_all
@@ -961,6 +983,12 @@ cdef class JSONStreamDecoder(_Decoder):
 
     cdef object _decode(self, const char* p, Py_ssize_t m):
         """protocol._stream_py._decode_json, reading the bytes in place."""
+        loads = _fastjson.loads  # orjson when installed (read here: tests switch it off)
+        if loads is not None and m <= _ORJSON_MAX_SIZE and not _wide_int(p, m):
+            try:
+                return loads(PyBytes_FromStringAndSize(p, m))
+            except ValueError:
+                pass  # refused by orjson: the stdlib's value or error, below
         try:
             text = PyUnicode_DecodeUTF8(p, m, "surrogatepass")
             value, end = _scan_once(text, 0)

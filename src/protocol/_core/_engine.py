@@ -67,6 +67,7 @@ from ._errors import (
     VersionError,
 )
 from ._events import Response, StreamError
+from ._fastjson import MISS, fast_loads
 from ._models import (
     ContainerCreated,
     ContainerInspect,
@@ -342,11 +343,15 @@ def _decode_body(holder: list[bytes | bytearray], request: Request) -> Any:
 
     The buffer is taken out of ``holder`` (its only other reference),
     decoded to text and dropped before parsing: the peak is the text plus
-    the result, not three copies of the body.
+    the result, not three copies of the body.  With orjson (see
+    ``_fastjson``), the bytes are decoded as they are.
     """
     buf = holder.pop()
     if not buf or buf.isspace():  # no strip(): that would copy the body
         return None
+    value = fast_loads(buf)  # orjson, when installed and when it may
+    if value is not MISS:
+        return value
     try:
         text = buf.decode("utf-8")
     except UnicodeDecodeError:

@@ -31,6 +31,7 @@ from ._errors import (
     VersionError,
 )
 from ._events import Response, StreamError
+from ._fastjson import MISS, fast_loads
 from ._request import Request
 from ._stream_py import _scan_once
 from ._version import APIVersion
@@ -45,7 +46,8 @@ __all__ = [
 ]
 
 
-# A whole answer is one value: the stdlib's C scanner is called directly, as
+# A whole answer is one value: orjson decodes it when it is installed and
+# may (see _fastjson).  Else the stdlib's C scanner is called directly, as
 # the stream layer does (its _scan_once), since json.loads's Python layers
 # around it (BOM and whitespace checks by regex) cost as much as parsing a
 # small answer.  Anything the direct call does not take as a plain value
@@ -60,7 +62,13 @@ def decode_json(body: bytes | bytearray | str, what: str | Request) -> Any:
     answer to it, named only when it fails).
     """
     try:
-        text = body if isinstance(body, str) else body.decode("utf-8")
+        if isinstance(body, str):
+            text = body
+        else:
+            value = fast_loads(body)
+            if value is not MISS:
+                return value
+            text = body.decode("utf-8")
         try:
             value, end = _scan_once(text, 0)
         except StopIteration:  # leading whitespace, a BOM, or no value

@@ -56,6 +56,7 @@ from typing import Any, Callable, Final, Protocol, Union
 
 from ._errors import LocalProtocolError, MessageTooLarge, ProtocolError, RemoteProtocolError
 from ._events import Frame, Stream, StreamError
+from ._fastjson import MISS, fast_loads
 from ._items_py import AsyncItems  # the asyncio driver's per-item iterator, this twin's
 
 __all__ = [
@@ -450,6 +451,9 @@ _scan_once: Final[Callable[[str, int], tuple[Any, int]]] = json.JSONDecoder().sc
 
 
 def _decode_json(raw: bytes | bytearray, offset: int) -> Any:
+    value = fast_loads(raw)  # orjson, when installed and when it may (see _fastjson)
+    if value is not MISS:
+        return value
     try:
         text = raw.decode("utf-8", "surrogatepass")
         value, end = _scan_once(text, 0)
