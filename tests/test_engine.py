@@ -25,6 +25,7 @@ from protocol import (
     DrainInto,
     Engine,
     Fetch,
+    FetchOp,
     Frame,
     MapItems,
     NeedVersion,
@@ -481,4 +482,93 @@ def test_a_call_with_a_long_argument_is_not_kept(drive, monkeypatch):
     for _ in range(2):
         d.run(d.engine.inspect_container(long_name))
     assert seen[0] is not seen[1] and seen[0].target == seen[1].target
-    assert not any(len(r.target) > _engine._BUILT_TARGET_MAX for _, r in _engine._BUILT.values())
+    assert not any(len(r.target) > _engine._BUILT_TARGET_MAX for _, r, _ in _engine._BUILT.values())
+
+
+# -- FetchOp: one Fetch and a function, without a generator ---------------------
+
+
+def _direct(d, op):
+    """What the Client does with a FetchOp: the step performed, the head handed to complete()."""
+    assert type(op) is FetchOp
+    return op.complete(d.perform(op.step))
+
+
+def test_a_repeated_whole_call_is_one_fetch_op_run_either_way(twin):
+    from protocol._core import _engine
+
+    _engine._BUILT.clear()
+    engine = Engine(stream_impl=twin, fetch=True, version="1.41")
+    d = ScriptedDriver(engine, [answer(200, {"Id": "a"})] * 3 + [answer(200, b"OK")] * 2, twin)
+    first = engine.inspect_container("a")
+    assert type(first) is not FetchOp  # built on the first call: a generator
+    assert d.run(first)["Id"] == "a"
+    # The same call again: one Fetch of the kept request, stepped by the
+    # generic loop or performed directly, with the same typed answer.
+    stepped = d.run(engine.inspect_container("a"))
+    direct = _direct(d, engine.inspect_container("a"))
+    assert type(stepped) is type(direct) is protocol.ContainerInspect
+    assert stepped == direct == {"Id": "a"}
+    assert d.run(engine.ping()) == _direct(d, engine.ping()) == "OK"
+    assert d.sent == ["GET /v1.41/containers/a/json HTTP/1.1"] * 3 + ["GET /_ping HTTP/1.1"] * 2
+
+
+def test_fetch_op_only_where_the_driver_fetches_and_the_version_is_known(twin):
+    from protocol._core import _engine
+
+    _engine._BUILT.clear()
+    unversioned = Engine(stream_impl=twin, fetch=True)
+    d = ScriptedDriver(unversioned, [PING_141, answer(200, {"Id": "a"})], twin)
+    assert type(unversioned.call("containers.inspect", id="a")) is not FetchOp  # negotiation first
+    assert d.run(unversioned.inspect_container("a"))["Id"] == "a" and d.negotiations == 1
+    assert type(unversioned.inspect_container("a")) is FetchOp
+    no_fetch = Engine(stream_impl=twin, version="1.41")  # a driver without Fetch steps
+    assert type(no_fetch.ping()) is not FetchOp and type(no_fetch.inspect_container("a")) is not FetchOp
+    # Streams and sessions are never a FetchOp, kept request or not.
+    assert type(unversioned.call("system.events")) is not FetchOp
+
+
+def test_fetch_op_errors_are_typed_and_thrown_errors_propagate(twin):
+    from protocol._core import _engine
+
+    _engine._BUILT.clear()
+    engine = Engine(stream_impl=twin, fetch=True, version="1.41")
+    missing = answer(404, {"message": "No such container: x"}, reason="Not Found")
+    d = ScriptedDriver(engine, [answer(200, {"Id": "x"}), missing, missing], twin)
+    d.run(engine.inspect_container("x"))
+    with pytest.raises(protocol.NotFound, match="No such container"):
+        d.run(engine.inspect_container("x"))
+    with pytest.raises(protocol.NotFound, match="No such container"):
+        _direct(d, engine.inspect_container("x"))
+    # The generator protocol: a driver's error thrown in comes back out,
+    # and the operation is over.
+    op = engine.ping()
+    assert isinstance(op.send(None), Fetch)
+    with pytest.raises(protocol.TransportError, match="gone"):
+        op.throw(protocol.TransportError("gone"))
+    with pytest.raises(StopIteration):
+        op.send(None)
+    with pytest.raises(TypeError, match="non-None"):
+        engine.ping().send("x")
+
+
+def test_fetch_op_runs_inside_another_operation(twin):
+    # An embedder's operation may `yield from` any of the engine's: a
+    # FetchOp answers it as a generator would.
+    from protocol._core import _engine
+
+    _engine._BUILT.clear()
+    engine = Engine(stream_impl=twin, fetch=True, version="1.41")
+    d = ScriptedDriver(engine, [answer(200, {"Id": "a"})] * 2 + [answer(200, b"OK")], twin)
+    d.run(engine.inspect_container("a"))
+
+    def both():
+        info = yield from engine.inspect_container("a")
+        pong = yield from engine.ping()
+        return info["Id"], pong
+
+    assert d.run(both()) == ("a", "OK")
+    mapped = engine.ping().map(str.lower).map(len)
+    assert type(mapped) is FetchOp
+    d.answers.append(answer(200, b"OK"))
+    assert d.run(mapped) == 2

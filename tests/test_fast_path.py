@@ -332,6 +332,28 @@ def test_a_repeated_head_keeps_its_framing_errors(twin):
     assert outcome(conn, PING, [ping + b"junk"]) == outcome(ref, PING, [ping + b"junk"])
 
 
+def test_the_same_request_answered_by_the_same_head_is_held_to_h11(twin):
+    # After a repeated head for the same Request object, the fast path
+    # reuses what it decided after that head (body length, limit): each
+    # answer below must still give h11's events and errors, whether the
+    # body came whole, split, with extra bytes, or over a lowered limit.
+    ping = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
+    head_len = len(ping) - 2
+    fast_conn, ref_conn = fast(twin), reference(twin)
+    for _ in range(3):
+        assert _cycle(fast_conn, PING, ping) == _cycle(ref_conn, PING, ping)
+    assert fast_conn._last_plan is not None and fast_conn._last_plan[0] is PING
+    for pieces in ([ping[:head_len + 1], ping[head_len + 1:]], [ping[:head_len], ping[head_len:]], [ping]):
+        assert outcome(fast_conn, PING, pieces, eof=False) == outcome(ref_conn, PING, pieces, eof=False)
+    assert outcome(fast_conn, PING, [ping + b"x"]) == outcome(ref_conn, PING, [ping + b"x"])
+    fast_conn, ref_conn = fast(twin), reference(twin)
+    for _ in range(2):
+        assert _cycle(fast_conn, PING, ping) == _cycle(ref_conn, PING, ping)
+    fast_conn.max_body_size = ref_conn.max_body_size = 1  # as connection_for() does for a new client bound
+    got, want = outcome(fast_conn, PING, [ping]), outcome(ref_conn, PING, [ping])
+    assert got == want and got[1][:2] == ("error", "MessageTooLarge")
+
+
 def test_only_small_heads_are_remembered(twin):
     big = b"HTTP/1.1 200 OK\r\nX: " + b"a" * 2000 + b"\r\nContent-Length: 0\r\n\r\n"
     small = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"

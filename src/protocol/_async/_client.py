@@ -19,6 +19,7 @@ from .._backends._hosts import HostConfig, TLSConfig
 from .._core import _engine as steps
 from .._core._async_interface import AsyncConnectFactory, AsyncTransport, set_async_read_timeout
 from .._core._connection import DEFAULT_MAX_BODY_SIZE, ConnectionState, ReceivedEvent
+from .._core._engine import FetchOp as _FetchOp
 from .._core._engine import Operation
 from .._core._errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, TransportError
 from .._core._events import Response
@@ -138,6 +139,10 @@ class AsyncClient(AsyncAPI):
 
     async def run(self, op: Operation[Any]) -> Any:
         """Run an engine operation to its end, performing each step it yields."""
+        if type(op) is _FetchOp:
+            # One Fetch and a function of its answer: performed directly,
+            # with no generator to step (see FetchOp).
+            return op.complete(await self._fetch(op.step))
         value: Any = None
         error: BaseException | None = None
         while True:

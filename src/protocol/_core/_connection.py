@@ -235,6 +235,11 @@ class Connection:
         self._last_head = b""
         self._last_parsed: Any = None
         self._last_response: Response | None = None  # the event made for it
+        # What the fast path decided after that head for one request, when
+        # the body came whole with it: (request, max_body_size, body
+        # length, body limit).  The same request answered by the same head
+        # gets the same decisions (see _fast_head).
+        self._last_plan: tuple[Request, int, int, int | None] | None = None
         # Default headers the fast path may send: valid, and none that
         # changes framing (else every request of this connection uses h11).
         try:
@@ -258,7 +263,7 @@ class Connection:
         holds no body (kept, a large upload would stay in memory while the
         connection waits)."""
         request = self._request
-        return self.reusable and (request is None or request.body is None or (
+        return self._state is S.IDLE and not self._leftover and (request is None or request.body is None or (
             isinstance(request.body, bytes) and len(request.body) <= _KEEP_BODY))
 
     @property
@@ -311,6 +316,22 @@ class Connection:
         For an iterable body, feed the chunks to :meth:`send_body` and finish
         with :meth:`send_end` (the Client does this for you).
         """
+        fast_bytes = self._fast_bytes
+        if request is self._fast_for and fast_bytes is not None and self._state is S.IDLE:
+            # The request of the last cycle again (a pooled connection's
+            # ping or repeated inspect): checked and framed then.
+            self._request = request
+            self._response = None
+            self._decoder = None
+            self._remaining = None
+            self._keep_alive = True
+            self._body_limit = None
+            self._body_seen = 0
+            self._as_data = False
+            self._h11 = None
+            self._fast = True
+            self._state = S.AWAITING_RESPONSE
+            return fast_bytes
         if self._state is not S.IDLE:
             self._check("send_request")
         if not isinstance(request, Request):
@@ -564,6 +585,28 @@ class Connection:
         buf = bytes(data)
         last = self._last_head
         if last and buf.startswith(last):
+            plan = self._last_plan
+            if plan is not None and plan[0] is self._request and plan[1] == self._max_body_size:
+                # The same request answered by the same head (a ping, a
+                # repeated inspect on a kept connection): what follows the
+                # head was decided for these very inputs; only the body's
+                # bytes are new.
+                left = plan[2]
+                rest = buf[len(last):]
+                if len(rest) >= left:
+                    head = self._last_response
+                    assert head is not None
+                    self._response = head
+                    self._body_limit = plan[3]
+                    events.append(head)
+                    if left:
+                        self._body_seen = left
+                        data_ev = _new(Data)
+                        _set_data(data_ev, rest[:left])
+                        events.append(data_ev)
+                        rest = rest[left:]
+                    self._finish(rest, events)
+                    return True
             # The same head as this connection's last answer, byte for byte:
             # a daemon's heads differ only in Date, which changes once a
             # second, so a kept connection mostly sees repeats.  parse_head
@@ -578,6 +621,7 @@ class Connection:
             if parsed[0] <= _KEEP_HEAD:
                 self._last_head, self._last_parsed = buf[:parsed[0]], parsed
             head = self._last_response = None
+            self._last_plan = None
         end, status, reason, headers, length, chunked, close = parsed
         req = self._request
         assert req is not None
@@ -627,6 +671,8 @@ class Connection:
         if len(rest) >= left:
             # The whole body came with the head (a small answer's usual
             # shape): within the announced length, so within the limit.
+            if not close and head is self._last_response and head is not None:
+                self._last_plan = (req, self._max_body_size, left, limit)
             if left:
                 self._body_seen = left
                 data_ev = _new(Data)

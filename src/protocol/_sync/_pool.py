@@ -6,7 +6,7 @@ import threading
 
 from .._core._connection import Connection
 from .._core._errors import LocalProtocolError
-from .._core._interface import ConnectFactory, Transport, is_clean_idle
+from .._core._interface import ConnectFactory, Transport
 from .._backends._hosts import HostConfig
 from .._backends._sync_connect import connect
 
@@ -44,7 +44,8 @@ class Pool:
                 if not self._idle:
                     break
                 stream, conn = self._idle.pop()
-            if is_clean_idle(stream):
+            check = getattr(stream, "is_clean_idle", None)  # is_clean_idle(), inline
+            if check is None or check():
                 return stream, conn, True
             stream.close()
         if self._connect is not None:
