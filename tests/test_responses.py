@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -216,3 +218,20 @@ def test_decode_json_integers_at_the_edges_of_64_bits(value, json_impl):
         got = decode_json(body, "it")
         got = got if isinstance(got, int) else (got["n"] if isinstance(got, dict) else got[0])
         assert type(got) is int and got == value
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=st.binary(max_size=120) | st.text(alphabet="0123456789-x\" ", max_size=120).map(str.encode))
+def test_wide_int_scan_twins_agree(body):
+    # The compiled twin's scan probes one byte in 19; the Python one
+    # translates every byte.  Same answer for every input.
+    from protocol._core._fastjson import wide_int_py
+
+    speedups = pytest.importorskip("protocol._core._speedups")
+    expected = wide_int_py(body)
+    assert speedups.wide_int(body) is expected and speedups.wide_int(bytearray(body)) is expected
+    # The rule itself: a run of 20 digits, or of 19 after a minus sign.
+    text = body.decode("latin-1")
+    model = any(len(m.group()) >= 20 or (len(m.group()) >= 19 and m.start() > 0 and text[m.start() - 1] == "-")
+                for m in re.finditer(r"[0-9]+", text))
+    assert expected is model

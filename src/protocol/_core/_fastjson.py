@@ -15,7 +15,9 @@ Such an integer has at least 20 digits, or a minus sign and at least 19,
 so a body holding either run anywhere (in a string too: the check does not
 parse) is left to the stdlib.  Nineteen digits alone are common (an
 event's ``timeNano``) and within orjson's range.  ``bytes.translate`` and
-two substring searches make that check at about a nanosecond per byte.
+two substring searches make that check (:func:`wide_int_py`); the
+compiled twin has it as a C loop, which the stream layer installs here
+when it uses that twin (:func:`use_scan`).
 
 Memory: orjson's working memory while it parses is 13-16 times the
 document (measured with tracemalloc on strings, dicts and lists of ints),
@@ -26,6 +28,7 @@ MiB, and a large answer keeps the stdlib's peak.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 _orjson_loads: Any
@@ -34,7 +37,7 @@ try:
 except ImportError:  # the extra is not installed
     _orjson_loads = None
 
-__all__ = ["MISS", "MAX_SIZE", "available", "fast_loads"]
+__all__ = ["MISS", "MAX_SIZE", "available", "fast_loads", "use_scan", "wide_int_py"]
 
 #: What :func:`fast_loads` gives when the caller must use the stdlib.
 MISS: Final = object()
@@ -52,6 +55,23 @@ _LONG_NEGATIVE: Final = b"-" + b"0" * 19  # below -2**63 (-9223372036854775808 i
 loads: Any = _orjson_loads
 
 
+def wide_int_py(body: bytes | bytearray) -> bool:
+    """Whether ``body`` holds a run of 20 digits, or a minus sign and 19."""
+    # find(), not "in": bytes.__contains__ first tries its operand as an
+    # int, and the TypeError it makes and clears costs more than the search.
+    digits = body.translate(_DIGIT_MAP)
+    return digits.find(_LONG_RUN) >= 0 or digits.find(_LONG_NEGATIVE) >= 0
+
+
+_wide_int: Callable[[bytes | bytearray], bool] = wide_int_py
+
+
+def use_scan(scan: Callable[[bytes | bytearray], bool]) -> None:
+    """Use ``scan`` (the compiled twin's, same answers) for :func:`wide_int_py`."""
+    global _wide_int
+    _wide_int = scan
+
+
 def available() -> bool:
     """Whether whole answers are decoded with orjson."""
     return loads is not None
@@ -65,10 +85,7 @@ def fast_loads(body: bytes | bytearray) -> Any:
     decode = loads
     if decode is None or len(body) > MAX_SIZE:
         return MISS
-    # find(), not "in": bytes.__contains__ first tries its operand as an
-    # int, and the TypeError it makes and clears costs more than the search.
-    digits = body.translate(_DIGIT_MAP)
-    if digits.find(_LONG_RUN) >= 0 or digits.find(_LONG_NEGATIVE) >= 0:
+    if _wide_int(body):
         return MISS
     try:
         return decode(body)

@@ -53,6 +53,10 @@ else:
             _impl = None
     if _impl is None:
         from . import _stream_py as _impl
+    else:
+        from . import _fastjson
+
+        _fastjson.use_scan(_impl.wide_int)  # orjson's guard as a C loop
 
     IMPLEMENTATION = _impl.IMPLEMENTATION
     MultiplexedStreamDecoder = _impl.MultiplexedStreamDecoder
