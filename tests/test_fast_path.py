@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import protocol
 from protocol import Connection, Request, ResponseKind
 from protocol._core._connection import ConnectionState
 
@@ -400,3 +401,20 @@ def test_chunked_answers_whole_with_their_head_at_every_split(twin, body, max_bo
     options = {} if max_body_size is None else {"max_body_size": max_body_size}
     same_everywhere(twin, INSPECT, _CHUNKED_HEAD + body, **options)
 
+
+
+def test_a_repeated_request_skips_only_checks_it_passed(twin):
+    # The request a connection framed last is sent again without its
+    # checks; anything else is still checked, a fresh connection included.
+    conn = fast(twin)
+    with pytest.raises(protocol.LocalProtocolError, match="takes a Request"):
+        conn.send_request(None)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+    _cycle(conn, PING, answer)
+    with pytest.raises(protocol.LocalProtocolError, match="takes a Request"):
+        conn.send_request("GET /_ping")
+    first = conn.send_request(PING)
+    with pytest.raises(protocol.LocalProtocolError):
+        conn.send_request(PING)  # mid-cycle: the state check still applies
+    conn.receive_data(answer)
+    assert conn.send_request(PING) == first

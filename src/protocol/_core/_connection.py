@@ -316,37 +316,25 @@ class Connection:
         For an iterable body, feed the chunks to :meth:`send_body` and finish
         with :meth:`send_end` (the Client does this for you).
         """
-        fast_bytes = self._fast_bytes
-        if request is self._fast_for and fast_bytes is not None and self._state is S.IDLE:
-            # The request of the last cycle again (a pooled connection's
-            # ping or repeated inspect): checked and framed then.
-            self._request = request
-            self._response = None
-            self._decoder = None
-            self._remaining = None
-            self._keep_alive = True
-            self._body_limit = None
-            self._body_seen = 0
-            self._as_data = False
-            self._h11 = None
-            self._fast = True
-            self._state = S.AWAITING_RESPONSE
-            return fast_bytes
-        if self._state is not S.IDLE:
-            self._check("send_request")
-        if not isinstance(request, Request):
-            raise LocalProtocolError(f"send_request() takes a Request, not {type(request).__name__}")
-        if (
-            request.kind in (_K.STREAM, _K.HIJACK)
-            and request.tty is None
-            and request.version is not None
-            and request.version < _CONTENT_TYPE_TRUSTED_FROM
-        ):
-            raise LocalProtocolError(
-                f"{request.method} {request.path}: below API 1.42 the daemon does not say "
-                "whether container output is multiplexed or raw; pass tty=True/False "
-                "(the container's or exec's Tty setting)"
-            )
+        if request is not self._fast_for or self._state is not S.IDLE or request is None:
+            # A request this connection has not framed before (the one it
+            # framed last, a pooled connection's ping or repeated inspect,
+            # passed these checks then).
+            if self._state is not S.IDLE:
+                self._check("send_request")
+            if not isinstance(request, Request):
+                raise LocalProtocolError(f"send_request() takes a Request, not {type(request).__name__}")
+            if (
+                request.kind in (_K.STREAM, _K.HIJACK)
+                and request.tty is None
+                and request.version is not None
+                and request.version < _CONTENT_TYPE_TRUSTED_FROM
+            ):
+                raise LocalProtocolError(
+                    f"{request.method} {request.path}: below API 1.42 the daemon does not say "
+                    "whether container output is multiplexed or raw; pass tty=True/False "
+                    "(the container's or exec's Tty setting)"
+                )
         self._request = request
         self._response = None
         self._decoder = None
