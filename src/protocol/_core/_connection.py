@@ -587,13 +587,7 @@ class Connection:
                     self._response = head
                     self._body_limit = plan[3]
                     events.append(head)
-                    if left:
-                        self._body_seen = left
-                        data_ev = _new(Data)
-                        _set_data(data_ev, rest[:left])
-                        events.append(data_ev)
-                        rest = rest[left:]
-                    self._finish(rest, events)
+                    self._whole_body(rest, left, events)
                     return True
             # The same head as this connection's last answer, byte for byte:
             # a daemon's heads differ only in Date, which changes once a
@@ -661,19 +655,24 @@ class Connection:
             # shape): within the announced length, so within the limit.
             if not close and head is self._last_response and head is not None:
                 self._last_plan = (req, self._max_body_size, left, limit)
-            if left:
-                self._body_seen = left
-                data_ev = _new(Data)
-                _set_data(data_ev, rest[:left])
-                events.append(data_ev)
-                rest = rest[left:]
-            self._finish(rest, events)
+            self._whole_body(rest, left, events)
             return True
         self._body_left = left
         self._state = S.RECEIVING_BODY
         if rest:
             self._receive_fast_body(rest, events)
         return True
+
+    def _whole_body(self, rest: bytes, left: int, events: list[ReceivedEvent]) -> None:
+        """The body of ``left`` bytes at the start of ``rest`` as one Data
+        event (none when empty), then the end of the cycle."""
+        if left:
+            self._body_seen = left
+            data_ev = _new(Data)
+            _set_data(data_ev, rest[:left])
+            events.append(data_ev)
+            rest = rest[left:]
+        self._finish(rest, events)
 
     def _receive_fast_body(
         self, data: bytes | bytearray | memoryview, events: list[ReceivedEvent]
