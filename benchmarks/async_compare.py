@@ -30,9 +30,10 @@ ratio to it, the peers), then the issue's targets as ratios of this run:
   client's first request against its second, on a pooled connection (which
   must be free of ssh start-up).
 
-Every table's rows are measured round-robin (``--repeat`` rounds) and the
-median taken: the machine is shared, so only ratios within one run are
-compared.  The asyncio rows run on one event loop that lives for the whole
+Every table's rows are measured round-robin (``--repeat`` rounds; the ping
+table in five times as many short rounds), the order rotated each round,
+and a ratio between two rows is the median of their ratios within each
+round: the machine is shared, so only ratios within one run are compared.  The asyncio rows run on one event loop that lives for the whole
 run; every client is created once and kept warm, sync and async alike.
 Needs the private daemon (``.ci/dockerd start``), for the ssh table the
 private sshd (``.ci/sshd start``), and for the peers ``pip install .[bench]``
@@ -63,6 +64,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import e2e_logs  # noqa: E402  (the logs replay server, the finished container with N lines)
+import calibration  # noqa: E402  (the rounds' rotation)
 import e2e_requests  # noqa: E402  (the small-requests replay server, the blocking raw loop)
 import ssh_transport  # noqa: E402  (the harness's services, the ssh options)
 
@@ -99,44 +101,52 @@ class Runner:
 
 
 class Medians:
-    """Median wall and CPU seconds per row.  CPU is this process's (user +
-    system): the client's own work, whatever the other processes of the
-    shared machine do; a replay server, the daemon or an ssh child are
-    not in it."""
+    """Median wall and CPU seconds per row, and every round's.  CPU is this
+    process's (user + system): the client's own work, whatever the other
+    processes of the shared machine do; a replay server, the daemon or an
+    ssh child are not in it.  Ratios between two rows are the medians of
+    their ratios within each round (a slow phase hits both sides of a pair)."""
 
-    def __init__(self, wall: dict[str, float], cpu: dict[str, float]) -> None:
-        self.wall = wall
-        self.cpu = cpu
+    def __init__(self, walls: dict[str, list[float]], cpus: dict[str, list[float]]) -> None:
+        self.walls = walls
+        self.cpus = cpus
+        self.wall = {name: statistics.median(ts) for name, ts in walls.items()}
+        self.cpu = {name: statistics.median(ts) for name, ts in cpus.items()}
 
     def speed(self, a: str, b: str) -> tuple[float, float]:
         """How fast row ``a`` is against row ``b`` (wall, CPU): b's time over a's."""
-        return self.wall[b] / self.wall[a], self.cpu[b] / self.cpu[a]
+        return self._paired(b, a)
 
     def time(self, a: str, b: str) -> tuple[float, float]:
         """Row ``a``'s time over row ``b``'s (wall, CPU)."""
-        return self.wall[a] / self.wall[b], self.cpu[a] / self.cpu[b]
+        return self._paired(a, b)
+
+    def _paired(self, a: str, b: str) -> tuple[float, float]:
+        return (statistics.median(x / y for x, y in zip(self.walls[a], self.walls[b])),
+                statistics.median(x / max(y, 1e-9) for x, y in zip(self.cpus[a], self.cpus[b])))
 
 
 def interleaved(rows: dict[str, Row], repeat: int) -> Medians:
-    """Medians per row, round-robin over the rows, after one warm-up round."""
+    """Every row once per round, ``repeat`` rounds after one warm-up round;
+    the order rotated each round (see calibration.rotation)."""
     walls: dict[str, list[float]] = {name: [] for name in rows}
     cpus: dict[str, list[float]] = {name: [] for name in rows}
     for fn in rows.values():
         fn()
-    for _ in range(repeat):
-        for name, fn in rows.items():
+    names = list(rows)
+    for r in range(repeat):
+        for name in calibration.rotation(names, r):
+            fn = rows[name]
             c = time.process_time()
             t = time.perf_counter()
             fn()
             walls[name].append(time.perf_counter() - t)
             cpus[name].append(time.process_time() - c)
-    return Medians({name: statistics.median(ts) for name, ts in walls.items()},
-                   {name: statistics.median(ts) for name, ts in cpus.items()})
+    return Medians(walls, cpus)
 
 
 def table(title: str, m: Medians, baseline: str, per: int, unit: str,
           notes: dict[str, str] | None = None) -> None:
-    base, base_cpu = m.wall[baseline], m.cpu[baseline]
     print(f"\n{title}")
     print(f"  baseline: {baseline}; ratio = time / baseline's (lower is faster); cpu: this process's")
     print(f"  {'row':44} {'wall ratio':>10} {'cpu ratio':>10} {'wall s':>9} {'cpu s':>9} "
@@ -144,7 +154,8 @@ def table(title: str, m: Medians, baseline: str, per: int, unit: str,
     for name, t in m.wall.items():
         note = f"  ({notes[name]})" if notes and name in notes else ""
         c = m.cpu[name]
-        print(f"  {name:44} {t / base:9.2f}x {c / base_cpu:9.2f}x {t:9.4f} {c:9.4f} "
+        wall_ratio, cpu_ratio = m.time(name, baseline)
+        print(f"  {name:44} {wall_ratio:9.2f}x {cpu_ratio:9.2f}x {t:9.4f} {c:9.4f} "
               f"{t / per * 1e6:10.3f} {per / t / 1e3:10.1f}{note}")
 
 
@@ -467,11 +478,13 @@ def run_ping(args: argparse.Namespace, runner: Runner, path: str, calls: int) ->
     else:
         print("  (aiodocker not installed: pip install .[bench]; its row is left out)")
     try:
-        medians = interleaved(rows, args.repeat)
+        # Short rounds, five times as many: each row's ratio is the median
+        # of its per-round ratios, paired closely in time.
+        medians = interleaved(rows, args.repeat * 5)
     finally:
         if docker is not None:
             loop.run_until_complete(docker.close())
-    table(f"ping, client-bound: GET /_ping x {calls}, median of {args.repeat}", medians,
+    table(f"ping, client-bound: GET /_ping x {calls}, {args.repeat * 5} rounds", medians,
           "raw socket loop (blocking, fixed request)", calls, "call", notes)
     print("  the asyncio rows against the raw asyncio loop (wall, cpu):")
     araw_row = "raw asyncio loop (Protocol, fixed request)"
@@ -647,7 +660,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, help="log lines for the logs table (default 1 000 000, --quick 20 000)")
     ap.add_argument("--ssh-lines", type=int, help="log lines for the ssh table (default 100 000, --quick 20 000)")
     ap.add_argument("--exec-mb", type=int, help="exec output for the ssh table, MB (default 100, --quick 5)")
-    ap.add_argument("--calls", type=int, help="pings per round (default 5 000, --quick 300)")
+    ap.add_argument("--calls", type=int, help="pings per round (default 1 000, --quick 100)")
     ap.add_argument("--repeat", type=int, help="interleaved rounds, medians (default 5, --quick 3)")
     ap.add_argument("--only", choices=["logs", "ping", "ssh"], action="append", help="one workload (repeatable)")
     ap.add_argument("--profile", action="store_true", help="cProfile the asyncio rows")
@@ -655,7 +668,7 @@ def main() -> None:
     args.lines = args.lines or (20_000 if args.quick else 1_000_000)
     args.ssh_lines = args.ssh_lines or (20_000 if args.quick else 100_000)
     args.exec_mb = args.exec_mb or (5 if args.quick else 100)
-    args.calls = args.calls or (300 if args.quick else 5_000)
+    args.calls = args.calls or (100 if args.quick else 1_000)
     args.repeat = args.repeat or (3 if args.quick else 5)
     only = set(args.only or ["logs", "ping", "ssh"])
     started = time.perf_counter()

@@ -4,8 +4,10 @@ The machine these benchmarks run on is shared and its speed varies from run
 to run, so no absolute figure is compared with another run's.  Every table
 prints a *baseline measured in the same run* and each row's time as a ratio
 to it; measurements of one table are interleaved (round-robin over the rows,
-``repeat`` rounds) and the median of each row is taken, so a slow phase of
-the machine hits every row alike.  Instruction counts (callgrind) repeat
+``repeat`` rounds, the order rotated each round so that no row always runs
+after the same other row), and a row's ratio is the median over the rounds
+of its time over the baseline's in the same round, so a slow phase of the
+machine or of the daemon hits both sides of each ratio alike.  Instruction counts (callgrind) repeat
 exactly where wall time does not: ``callgrind_per_item`` gives them.
 
 ``load()`` compiles ``_calibrate.pyx`` (the compiled floors) into a
@@ -100,31 +102,64 @@ def chunk_aligned_pieces(body: bytes, size: int) -> list[bytes]:
     return pieces
 
 
-def interleaved(rows: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
-    """Median seconds per row, measured round-robin: ``repeat`` rounds, every row once per round."""
+class Timings(dict[str, float]):
+    """Median seconds per row (the dict), with every round's times kept in
+    :attr:`rounds` so that a row's ratio to the baseline is the median of
+    the ratios *within* each round (see :func:`ratio`)."""
+
+    def __init__(self, rounds: dict[str, list[float]]) -> None:
+        super().__init__({name: statistics.median(ts) for name, ts in rounds.items()})
+        self.rounds = rounds
+
+
+def ratio(timings: dict[str, float], name: str, baseline: str) -> float:
+    """Row ``name``'s time over the baseline's: the median over the rounds
+    of the two rows' ratio in the same round when the rounds are known (a
+    slow phase of the machine or of the daemon then cancels out, pair by
+    pair), else the ratio of the medians."""
+    rounds = getattr(timings, "rounds", None)
+    if rounds is not None and name in rounds and baseline in rounds and len(rounds[name]) == len(rounds[baseline]):
+        return statistics.median(a / b for a, b in zip(rounds[name], rounds[baseline]))
+    return timings[name] / timings[baseline]
+
+
+def rotation(names: list[str], round_no: int) -> list[str]:
+    """The rows' order in round ``round_no``: rotated by one each round, so
+    that no row always follows the same other row (one that leaves the
+    caches cold, or the daemon busy collecting garbage, would bias it)."""
+    k = round_no % len(names) if names else 0
+    return names[k:] + names[:k]
+
+
+def interleaved(rows: dict[str, Callable[[], Any]], repeat: int) -> Timings:
+    """Seconds per row, measured round-robin: ``repeat`` rounds, every row
+    once per round, the order rotated each round; medians, and the rounds."""
     times: dict[str, list[float]] = {name: [] for name in rows}
     for name, fn in rows.items():  # warm up (imports, caches, first-touch page faults)
         fn()
-    for _ in range(repeat):
-        for name, fn in rows.items():
+    names = list(rows)
+    for r in range(repeat):
+        for name in rotation(names, r):
+            fn = rows[name]
             gc.collect()
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return Timings(times)
 
 
 def print_table(title: str, items: int, unit: str, medians: dict[str, float], baseline: str,
                 nbytes: int = 0, notes: dict[str, str] | None = None) -> None:
-    """One table: the ratio of every row's time to the baseline row's first, then medians and rates."""
-    base = medians[baseline]
+    """One table: every row's ratio to the baseline row first (the median of
+    the per-round ratios when ``medians`` is a :class:`Timings`), then
+    medians and rates."""
     print(f"\n{title}")
     print(f"  {'':44} {'x baseline':>10} {'median':>10} {'M ' + unit + '/s':>13}" + (f" {'GB/s':>7}" if nbytes else ""))
     for name, t in medians.items():
         label = name + (" (baseline)" if name == baseline else "")
         note = f"  {notes[name]}" if notes and name in notes else ""
         rate = f" {nbytes / t / 1e9:7.2f}" if nbytes else ""
-        print(f"  {label:44} {t / base:9.2f}x {t * 1e3:8.2f}ms {items / t / 1e6:13.3f}{rate}{note}")
+        print(f"  {label:44} {ratio(medians, name, baseline):9.2f}x {t * 1e3:8.2f}ms {items / t / 1e6:13.3f}{rate}{note}")
 
 
 # ---------------------------------------------------------------------------

@@ -21,8 +21,11 @@ JSON stream: ``GET /events`` answered by the replay server with N events
 that reads the socket, strips the chunk framing and calls ``json.loads``
 per line; peers: docker-py ``events(decode=True)``.
 
-Rows are interleaved (round-robin, ``--repeat`` rounds) and medians taken:
-the machine is shared, so only ratios within one run are compared.
+Rows are interleaved (round-robin, ``--repeat`` rounds; the small requests
+in five times as many rounds of a fifth of the calls), the order rotated
+each round; a row's ratio is the median over the rounds of its time over
+the baseline's in the same round.  The machine is shared, so only ratios
+within one run are compared.
 """
 
 from __future__ import annotations
@@ -309,7 +312,7 @@ def small_requests_table(where: str, path: str, host: str, cid: str, calls: int,
             rows["docker-py"] = lambda f=dp: [f() for _ in range(calls)]
         medians = calibration.interleaved(rows, repeat)
         calibration.print_table(f"{where}: GET {targets[name]} x {calls}, one kept-alive connection",
-                                calls, "calls", {k: v for k, v in medians.items()}, "raw socket, fixed request")
+                                calls, "calls", medians, "raw socket, fixed request")
         for k, v in medians.items():
             print(f"    {k:42} {v / calls * 1e6:8.1f} µs/call")
     raw.close()
@@ -383,7 +386,8 @@ def main() -> None:
     repeat = args.repeat or (3 if args.quick else 7)
     docker_py = not args.no_docker_py and importlib.util.find_spec("docker") is not None
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, protocol {protocol.IMPLEMENTATION} twin; "
-          f"{repeat} interleaved rounds, medians; ratios are of times measured in this run"
+          f"{repeat} interleaved rounds ({repeat * 5} of the small requests), rotated; ratios are medians "
+          f"of per-round ratios to the baseline, times are medians"
           + ("" if docker_py else "; docker-py not installed (pip install .[bench])")
           + ("; whole JSON answers and JSON streams decoded with orjson (the fastjson extra; "
              "'stdlib JSON' rows without it)" if _fastjson.available() else "; orjson not installed: stdlib JSON"))
@@ -399,7 +403,10 @@ def main() -> None:
         try:
             assert server.stdout is not None
             server.stdout.readline()
-            small_requests_table("replay", sock, f"unix://{sock}", CID, calls, repeat, docker_py)
+            # Small requests in short rounds, five times as many: a row's
+            # ratio is the median of its per-round ratios to the baseline,
+            # and a short round pairs the two measurements closely in time.
+            small_requests_table("replay", sock, f"unix://{sock}", CID, calls // 5, repeat * 5, docker_py)
             events_table(sock, f"unix://{sock}", count, repeat, docker_py)
             if args.profile:
                 profile_ping(f"unix://{sock}", calls * 5)
@@ -413,7 +420,8 @@ def main() -> None:
             cid = c.call("containers.create", json={"Image": "docker-protocol/busybox:latest", "Cmd": ["true"],
                                                     "HostConfig": {"NetworkMode": "none"}})["Id"]
             try:
-                small_requests_table("dockerd", host[len("unix://"):], host, cid, calls // 4, repeat, docker_py)
+                small_requests_table("dockerd", host[len("unix://"):], host, cid, calls // 20, repeat * 5,
+                                     docker_py)
             finally:
                 c.call("containers.remove", id=cid, force=True)
 
