@@ -187,6 +187,33 @@ def test_connections_are_reused(client):
 
 
 @pytest.mark.podman
+def test_repeated_small_answers_are_read_in_one_step(client, monkeypatch, test_image):
+    # A kept connection's repeat of the same request with the same head
+    # (a daemon's change only in Date, once a second) is read by
+    # Connection.receive_whole: a regression to the general path shows here.
+    taken = []
+    original = protocol.Connection.receive_whole
+
+    def counting(self, data, limit=None):
+        whole = original(self, data, limit)
+        taken.append(whole is not None)
+        return whole
+
+    monkeypatch.setattr(protocol.Connection, "receive_whole", counting)
+    version, image = client.version(), client.inspect_image(test_image)  # image: chunked on dockerd
+    pings = [client.ping() for _ in range(4)]
+    versions = [client.version() for _ in range(4)]
+    images = [client.inspect_image(test_image) for _ in range(4)]
+    assert pings == ["OK"] * 4 and all(v == version for v in versions) and all(i == image for i in images)
+    # A connection plans for its last request only: in each run of four
+    # the first is read the general way, and of the next three at most one
+    # sees a new Date (a second boundary).
+    assert len(taken) == 14, taken
+    for run in (taken[2:6], taken[6:10], taken[10:14]):
+        assert run[1:].count(True) >= 2, taken
+
+
+@pytest.mark.podman
 def test_a_half_sent_body_spends_its_connection_only(client):
     client.ping()
     idle = client._pool._idle[:]

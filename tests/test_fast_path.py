@@ -418,3 +418,124 @@ def test_a_repeated_request_skips_only_checks_it_passed(twin):
         conn.send_request(PING)  # mid-cycle: the state check still applies
     conn.receive_data(answer)
     assert conn.send_request(PING) == first
+
+
+# -- receive_whole: a repeated answer in one step ---------------------------------
+
+
+def whole_outcome(conn, request, pieces, limit=None):
+    """``outcome`` as a driver that reads whole answers sees it: the first
+    piece offered to ``receive_whole``; when it declines, every piece goes
+    to ``receive_data`` as before.  The whole answer is rendered as the
+    events ``receive_data`` would have given for it."""
+    seen = [("sent", conn.send_request(request))]
+    whole = conn.receive_whole(pieces[0], limit)
+    if whole is not None:
+        head, body = whole
+        assert type(body) is bytes
+        events = [head, *([protocol.Data(body)] if body else []), protocol.EndOfMessage(keep_alive=True)]
+        seen.append(("events", _plain(events)))
+        seen.append(("state", conn.state, conn.reusable))
+        return seen, body
+    for piece in [*pieces, b""]:
+        if conn.state not in (ConnectionState.AWAITING_RESPONSE, ConnectionState.RECEIVING_BODY,
+                              ConnectionState.RECEIVING_STREAM):
+            break
+        try:
+            seen.append(("events", _plain(conn.receive_data(piece))))
+        except Exception as exc:
+            seen.append(("error", type(exc).__name__, str(exc), _plain(getattr(exc, "items", []))))
+            break
+    seen.append(("state", conn.state, conn.reusable))
+    return seen, None
+
+
+_LENGTH_HEAD = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 13\r\n\r\n"
+_ONE_CHUNK = b"d\r\n{\"Id\": \"abc\"}\r\n0\r\n\r\n"
+
+# What may follow a head that repeats: the first answer of each list makes
+# the plan; the others are held to h11, whole (receive_whole's) or not.
+_REPEATS = {
+    "length": (PING, _LENGTH_HEAD, [
+        b'{"Id": "abc"}', b'{"Id": "xyz"}', b'{"Id": "ab"}', b'{"Id": "abcd"}', b'{"Id": "abc"}\r\n',
+        b"", b'{"Id": "abc"}HTTP/1.1 200 OK\r\n',
+    ]),
+    "chunked": (INSPECT, _CHUNKED_HEAD, [
+        _ONE_CHUNK, b"d\r\n{\"Id\": \"xyz\"}\r\n0\r\n\r\n", b"D\r\n{\"Id\": \"abc\"}\r\n0\r\n\r\n",
+        b"000d\r\n{\"Id\": \"abc\"}\r\n0\r\n\r\n", b"0\r\n\r\n", b"0\r\n\r\n0\r\n\r\n",
+        b"0\r\n\r\n\r\n0\r\n\r\n", b"2;x\r\n{}\r\n0\r\n\r\n", b"+2\r\n{}\r\n0\r\n\r\n",
+        b"0x2\r\n{}\r\n0\r\n\r\n", b" 2\r\n{}\r\n0\r\n\r\n", b"2\r\n{}\r\n0\r\nX-T: 1\r\n\r\n",
+        b"2\r\n{}\r\n0\r\n\r\nextra", b"2\r\n{}x\r\n0\r\n\r\n", b"2\r\n{}\r\n0\r\n", b"2\r\n{}",
+        b"3\r\n{\"a\r\n2\r\n:1\r\n1\r\n}\r\n0\r\n\r\n", b"00000000000000f\r\n" + b"x" * 15 + b"\r\n0\r\n\r\n",
+        b"000000000000000f\r\n" + b"x" * 15 + b"\r\n0\r\n\r\n", b"\r\n{}\r\n0\r\n\r\n",
+    ]),
+    "head": (HEAD_PING, b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\n", [b"", b"OK", b"\r\n"]),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_REPEATS))
+@pytest.mark.parametrize("max_body_size, limit", [(None, None), (None, 13), (None, 2), (13, None), (2, None)])
+def test_receive_whole_takes_only_what_receive_data_would_end_the_same_way(twin, shape, max_body_size, limit):
+    request, head, bodies = _REPEATS[shape]
+    options = {} if max_body_size is None else {"max_body_size": max_body_size}
+    taken = 0
+    for body in bodies:
+        conn, ref = fast(twin, **options), reference(twin, **options)
+        first = head + bodies[0]
+        primed = outcome(conn, request, [first], eof=False)
+        assert primed == outcome(ref, request, [first], eof=False)
+        if not conn.reusable:
+            continue  # the first answer broke a bound: no next request on it
+        answer = head + body
+        for pieces in splits(answer):
+            conn2, ref2 = fast(twin, **options), reference(twin, **options)
+            outcome(conn2, request, [first], eof=False)
+            outcome(ref2, request, [first], eof=False)
+            got, whole = whole_outcome(conn2, request, pieces, limit)
+            want = outcome(ref2, request, pieces, eof=True)
+            if whole is not None:
+                taken += 1
+                # Taken whole only when the first piece is the whole answer
+                # that keeps the connection, within both bounds.
+                assert want[-1] == ("state", ConnectionState.IDLE, True)
+                assert len(want) == 3 + (len(pieces) > 1 and want[2][0] == "events")
+                want = want[:2] + [want[-1]]
+                assert limit is None or len(whole) <= limit
+            assert got == want, (body, pieces)
+    if max_body_size is None and limit is None:
+        assert taken, "receive_whole never took a repeat"
+
+
+def test_receive_whole_only_for_the_same_request_and_bounds(twin):
+    answer = _LENGTH_HEAD + b'{"Id": "abc"}'
+    conn = fast(twin)
+    assert conn.receive_whole(answer) is None  # IDLE: nothing to receive
+    conn.send_request(PING)
+    assert conn.receive_whole(answer) is None  # no plan yet: the general path's
+    conn.receive_data(answer)
+    conn.send_request(PING)
+    head, body = conn.receive_whole(answer)
+    assert body == b'{"Id": "abc"}' and head is conn.response and conn.reusable
+    assert conn.receive_whole(answer) is None  # the cycle is over
+    other = Request("GET", "/_ping", kind=ResponseKind.TEXT)  # equal, but another request
+    conn.send_request(other)
+    assert conn.receive_whole(answer) is None
+    conn.receive_data(answer)
+    conn.send_request(other)
+    assert conn.receive_whole(answer) is not None
+    conn.max_body_size = 5  # a new bound: decided again by the general path
+    conn.send_request(other)
+    assert conn.receive_whole(answer) is None
+    with pytest.raises(protocol.MessageTooLarge):
+        conn.receive_data(answer)
+    # A head split from its body, or a first piece h11 took, is never taken.
+    conn = fast(twin)
+    _cycle(conn, PING, answer)
+    conn.send_request(PING)
+    conn.receive_data(answer[:10])
+    assert conn._h11 is not None and conn.receive_whole(answer[10:]) is None
+    # A closing answer makes no plan: the connection ends with it.
+    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK"
+    conn = fast(twin)
+    _cycle(conn, PING, closing)
+    assert conn._last_plan is None

@@ -142,7 +142,7 @@ class AsyncClient(AsyncAPI):
         if type(op) is _FetchOp:
             # One Fetch and a function of its answer: performed directly,
             # with no generator to step (see FetchOp).
-            return op.complete(await self._fetch(op.step))
+            return op.complete(await self._fetch(op))  # the op has the step's fields
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -166,7 +166,7 @@ class AsyncClient(AsyncAPI):
             raise TypeError(f"unknown step {step!r}")
         return await perform(self, step)
 
-    async def _fetch(self, step: steps.Fetch) -> Response:
+    async def _fetch(self, step: steps.Fetch | _FetchOp[Any]) -> Response:
         resp = await self._exchange(step.request, step)
         if isinstance(resp, Response):
             return resp  # answered whole with its head: the body is in step.into
@@ -210,8 +210,8 @@ class AsyncClient(AsyncAPI):
     async def _version(self, step: steps.NeedVersion) -> APIVersion:
         return await self._ensure_version()
 
-    async def _exchange(self, request: Request,
-                        fetch: steps.Fetch | None = None) -> AsyncStreamingResponse[Any] | Response:
+    async def _exchange(self, request: Request, fetch: steps.Fetch | _FetchOp[Any] | None = None
+                        ) -> AsyncStreamingResponse[Any] | Response:
         """Send ``request`` as is and read up to its response head (status
         not checked, body unread).
 
@@ -233,24 +233,33 @@ class AsyncClient(AsyncAPI):
                 set_async_read_timeout(stream, engine.timeout)
                 reset_written(stream)
                 await stream.write(conn.send_request(request))
-                if conn.state is _SENDING_BODY:
+                if request.body is not None and conn.state is _SENDING_BODY:
                     for chunk in request.body_chunks():
                         out = conn.send_body(chunk)
                         if out:
                             await stream.write(out)
                     await stream.write(conn.send_end())
                 events: list[ReceivedEvent] = []
+                limit = None if fetch is None else engine.max_body_size if fetch.limit == -1 else fetch.limit
                 while True:
                     data = await stream.read()
                     if data:
                         received = True
+                        if fetch is not None and not events:
+                            # A repeat of this connection's last answer to
+                            # the same request (a ping, a repeated inspect):
+                            # head and body at once, the connection IDLE.
+                            whole = conn.receive_whole(data, limit)
+                            if whole is not None:
+                                await self._pool.release(stream, conn)
+                                fetch.into.append(whole[1])
+                                return whole[0]
                     else:
                         eof = True
                     events.extend(conn.receive_data(data))
                     if events and isinstance(events[0], Response):
                         head = events[0]
                         if fetch is not None:
-                            limit = engine.max_body_size if fetch.limit == -1 else fetch.limit
                             body = whole_body(head, events, limit)
                             if body is not None:
                                 if conn.reusable:

@@ -160,7 +160,7 @@ class Client(API):
         if type(op) is _FetchOp:
             # One Fetch and a function of its answer: performed directly,
             # with no generator to step (see FetchOp).
-            return op.complete(self._fetch(op.step))
+            return op.complete(self._fetch(op))  # the op has the step's fields
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -174,7 +174,7 @@ class Client(API):
             except BaseException as exc:  # the operation decides; it re-raises what it does not handle
                 error = exc
 
-    def _fetch(self, step: steps.Fetch) -> Response:
+    def _fetch(self, step: steps.Fetch | _FetchOp[Any]) -> Response:
         resp = self._exchange(step.request, step)
         if isinstance(resp, Response):
             return resp  # answered whole with its head: the body is in step.into
@@ -216,7 +216,8 @@ class Client(API):
             return None
         raise TypeError(f"unknown step {step!r}")
 
-    def _exchange(self, request: Request, fetch: steps.Fetch | None = None) -> StreamingResponse[Any] | Response:
+    def _exchange(self, request: Request, fetch: steps.Fetch | _FetchOp[Any] | None = None
+                  ) -> StreamingResponse[Any] | Response:
         """Send ``request`` as is and read up to its response head.
 
         A request is sent a second time (on a new connection) only when that
@@ -246,17 +247,27 @@ class Client(API):
                 if reset is not None:
                     reset()
                 stream.write(conn.send_request(request))
-                if conn.state is _SENDING_BODY:
+                if request.body is not None and conn.state is _SENDING_BODY:
                     for chunk in request.body_chunks():
                         out = conn.send_body(chunk)
                         if out:
                             stream.write(out)
                     stream.write(conn.send_end())
                 events: list[ReceivedEvent] = []
+                limit = None if fetch is None else engine.max_body_size if fetch.limit == -1 else fetch.limit
                 while True:
                     data = stream.read()
                     if data:
                         received = True
+                        if fetch is not None and not events:
+                            # A repeat of this connection's last answer to
+                            # the same request (a ping, a repeated inspect):
+                            # head and body at once, the connection IDLE.
+                            whole = conn.receive_whole(data, limit)
+                            if whole is not None:
+                                self._pool.release(stream, conn)
+                                fetch.into.append(whole[1])
+                                return whole[0]
                     else:
                         eof = True
                     if events:
@@ -266,7 +277,6 @@ class Client(API):
                     if events and isinstance(events[0], Response):
                         head = events[0]
                         if fetch is not None:
-                            limit = engine.max_body_size if fetch.limit == -1 else fetch.limit
                             body = whole_body(head, events, limit)
                             if body is not None:
                                 if conn.reusable:
