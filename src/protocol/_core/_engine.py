@@ -141,14 +141,14 @@ _STREAM, _HIJACK = ResponseKind.STREAM, ResponseKind.HIJACK
 #: call builds the same request, and a program that inspects or lists in a
 #: loop would build it again each time.  Bounded: cleared when full.
 _BUILT: dict[tuple[Any, ...], tuple[Endpoint, Request, Callable[..., Any] | None]] = {}
-
-#: GET /_ping, unversioned (one immutable request: a kept connection has its bytes ready).
-_PING = ping_requests()[1]
 _BUILT_MAX = 1024
 _BUILT_TARGET_MAX = 2048  # characters of a kept request's target
 #: Argument types whose equal values build equal requests.  The key also
 #: holds each value's type: True == 1, but they are encoded differently.
 _PLAIN = frozenset({str, int, bool, type(None)})
+
+#: GET /_ping, unversioned (one immutable request: a kept connection has its bytes ready).
+_PING = ping_requests()[1]
 
 
 def _built_key(name: str, version: APIVersion, kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
