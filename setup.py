@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - older setuptools with the wheel packag
 # plainly, whenever the compiled parser is not built.
 COST = (
     "The pure-Python twin of the stream parser was installed instead.  It behaves "
-    "identically, but decodes container output more than 100x slower in memory (about "
+    "identically, but decodes container output about 100x slower in memory (about "
     "10x slower end to end when the client, not the daemon, is the bottleneck) and "
     "JSON streams 3x to 7x slower.  To get the compiled parser, install a C compiler and the Python "
     "headers (Debian: apt-get install gcc python3-dev) and reinstall "

@@ -185,7 +185,7 @@ def _twin() -> str:
     if os.environ.get("PROTOCOL_NO_EXTENSIONS"):
         return "pure Python (PROTOCOL_NO_EXTENSIONS is set)"
     return ("pure Python: the compiled parser is not installed "
-            "(container output decodes more than 100x slower in memory)")
+            "(container output decodes about 100x slower in memory)")
 
 
 def cmd_version(client: Client, args: argparse.Namespace) -> int:
