@@ -45,6 +45,11 @@ def outcome(conn, request, pieces, eof=True):
         seen.append(("sent", conn.send_request(request)))
     except Exception as exc:  # the caller's error must match too
         return [("send-error", type(exc).__name__, str(exc))]
+    return _received(conn, pieces, eof, seen)
+
+
+def _received(conn, pieces, eof, seen):
+    """``outcome``'s reading part: each piece's events or error, then the state."""
     for piece in [*pieces, *([b""] if eof else [])]:
         if conn.state not in (ConnectionState.AWAITING_RESPONSE, ConnectionState.RECEIVING_BODY,
                               ConnectionState.RECEIVING_STREAM, ConnectionState.HIJACKED):
@@ -437,17 +442,7 @@ def whole_outcome(conn, request, pieces, limit=None):
         seen.append(("events", _plain(events)))
         seen.append(("state", conn.state, conn.reusable))
         return seen, body
-    for piece in [*pieces, b""]:
-        if conn.state not in (ConnectionState.AWAITING_RESPONSE, ConnectionState.RECEIVING_BODY,
-                              ConnectionState.RECEIVING_STREAM):
-            break
-        try:
-            seen.append(("events", _plain(conn.receive_data(piece))))
-        except Exception as exc:
-            seen.append(("error", type(exc).__name__, str(exc), _plain(getattr(exc, "items", []))))
-            break
-    seen.append(("state", conn.state, conn.reusable))
-    return seen, None
+    return _received(conn, pieces, True, seen), None
 
 
 _LENGTH_HEAD = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 13\r\n\r\n"
